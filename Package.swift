@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// RadProbe: DINOv2-family backbones on a CPU, with numeric parity to the reference code.
+/// Dependencies point down the list: CBLAS → TensorCore → TensorKernels → Layers → Models.
+let package = Package(
+    name: "RadProbe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "radprobe", targets: ["radprobe"]),
+        .library(name: "RadProbe", targets: ["Models", "Checkpoints", "MedicalImaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .target(name: "TensorCore"),
+        .target(name: "TensorKernels", dependencies: ["TensorCore", "CBLAS"]),
+        .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
+        .target(name: "Checkpoints", dependencies: ["TensorCore"]),
+        .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "CPNG"]),
+        .executableTarget(
+            name: "radprobe",
+            dependencies: [
+                "Models", "Checkpoints", "MedicalImaging", "TensorKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport"),
+        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
+        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Declares the CBLAS interface of OpenBLAS (Debian libopenblas-dev).
+#include <cblas.h>

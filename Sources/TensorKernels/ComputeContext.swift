@@ -1,0 +1,43 @@
+import Dispatch
+import CBLAS
+
+/// How much of the machine a computation may use. Passed to every kernel and forward pass; there is
+/// no global thread setting. RadProbe keeps a single pool: BLAS runs single-threaded inside work
+/// items that this context spreads over `threads` workers, so two runtimes never spin against each other.
+public struct ComputeContext: Sendable {
+    /// Worker threads for parallel loops (≥ 1).
+    public let threads: Int
+
+    public init(threads: Int) {
+        precondition(threads >= 1, "threads must be at least 1")
+        self.threads = threads
+        BLAS.useSingleThreadedCalls()
+    }
+
+    /// Splits `0..<count` into at most `threads` contiguous ranges of at least `minimumChunk` items
+    /// and runs `body` on each, in parallel when there is more than one.
+    public func parallelRanges(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(threads, count / max(minimumChunk, 1)))
+        if chunks == 1 { body(0..<count); return }
+        withoutActuallyEscaping(body) { escapable in
+            let work = UncheckedSendable(escapable)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = count * chunk / chunks
+                let end = count * (chunk + 1) / chunks
+                work.value(start..<end)
+            }
+        }
+    }
+
+    /// Runs `body` for every index in `0..<count`, spread over the workers in contiguous blocks.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        parallelRanges(count) { range in for i in range { body(i) } }
+    }
+}
+
+/// Carries a closure over raw pointers into `concurrentPerform`; each worker touches a disjoint range.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,93 @@
+/// Row-wise kernels over `[rows, width]` row-major buffers: LayerNorm, softmax, activations, bias and
+/// residual updates. Each processes contiguous rows and is parallelised over rows by the caller's
+/// `ComputeContext`.
+public enum RowKernels {
+    /// LayerNorm: `y = (x − mean) / sqrt(var + eps) · weight + bias` per row, with the biased variance
+    /// (as PyTorch). `x` and `y` may be the same buffer.
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float, context: ComputeContext
+    ) {
+        context.parallelRanges(rows, minimumChunk: 8) { range in
+            for row in range {
+                let input = x + row * width
+                let output = y + row * width
+                let mean = sum(input, width) / Float(width)
+                var squares = SIMD16<Float>(repeating: 0)
+                var tail: Float = 0
+                var i = 0
+                while i + 16 <= width {
+                    let d = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD16<Float>.self) - mean
+                    squares += d * d
+                    i += 16
+                }
+                while i < width { let d = input[i] - mean; tail += d * d; i += 1 }
+                let variance = (squares.sum() + tail) / Float(width)
+                let inverse = 1 / (variance + eps).squareRoot()
+                for j in 0..<width { output[j] = (input[j] - mean) * inverse * weight[j] + bias[j] }
+            }
+        }
+    }
+
+    /// Numerically stable softmax of each row in place: `exp(x − max) / Σ exp(x − max)`.
+    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for row in 0..<rows {
+            let values = x + row * width
+            var maximum = -Float.infinity
+            for j in 0..<width { maximum = max(maximum, values[j]) }
+            mapInPlace(values, count: width) { VectorMath.exp($0 - maximum) }
+            let scale = 1 / sum(values, width)
+            for j in 0..<width { values[j] *= scale }
+        }
+    }
+
+    /// Adds `bias[width]` to every row.
+    public static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>) {
+        for row in 0..<rows {
+            let values = x + row * width
+            for j in 0..<width { values[j] += bias[j] }
+        }
+    }
+
+    /// Residual update with optional LayerScale: `x[r, j] += gamma[j] · update[r, j]` (gamma = 1 when nil).
+    public static func addScaled(_ x: UnsafeMutablePointer<Float>, _ update: UnsafePointer<Float>, rows: Int, width: Int, gamma: UnsafePointer<Float>?) {
+        for row in 0..<rows {
+            let target = x + row * width
+            let source = update + row * width
+            if let gamma {
+                for j in 0..<width { target[j] += gamma[j] * source[j] }
+            } else {
+                for j in 0..<width { target[j] += source[j] }
+            }
+        }
+    }
+
+    /// Exact-erf GELU of `count` values in place.
+    public static func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        mapInPlace(x, count: count, VectorMath.gelu)
+    }
+
+    /// SwiGLU gate: for rows of `[x₁ | x₂]` (width `2·hidden`), writes `silu(x₁) · x₂` into `[rows, hidden]`.
+    public static func swiGLUGate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, hidden: Int) {
+        for row in 0..<rows {
+            let gate = x + row * 2 * hidden
+            let output = y + row * hidden
+            for j in 0..<hidden { output[j] = gate[j] }
+            mapInPlace(output, count: hidden, VectorMath.silu)
+            for j in 0..<hidden { output[j] *= gate[hidden + j] }
+        }
+    }
+
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+        var accumulator = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= count {
+            accumulator += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var total = accumulator.sum()
+        while i < count { total += x[i]; i += 1 }
+        return total
+    }
+}
