@@ -32,6 +32,10 @@ Everything written is a few KB. Files (``Tests/Fixtures/pytorch/``):
     ``weird_root.pth`` without its ``weird_root/data/0`` entry.
 ``short_storage.pth``
     ``weird_root.pth`` with ``weird_root/data/<key of f32>`` cut to fewer bytes than the tensor needs.
+``big_endian.pth``
+    ``weird_root.pth``'s entries under the root ``big_endian/`` with every storage byte-swapped and a
+    ``big_endian/byteorder`` entry saying ``big`` (how torch >= 2.1 marks a file saved on a
+    big-endian host; torch 1.13 itself neither writes nor reads that entry).
 ``compressed.pth``
     ``weird_root.pth``'s entries re-packed with DEFLATE (torch never writes that; readers refuse it).
 ``expected.json``
@@ -42,7 +46,9 @@ Everything written is a few KB. Files (``Tests/Fixtures/pytorch/``):
 A truncated checkpoint and a text file with the wrong magic are made by the Swift tests themselves.
 """
 import collections
+import io
 import json
+import pickle
 import os
 import shutil
 import struct
@@ -183,6 +189,30 @@ def write_zip(path, entries, zip64):
         f.write(out)
 
 
+def storage_types(data_pkl):
+    """Storage key -> storage type name of a torch.save data.pkl, read without importing anything."""
+    types = {}
+
+    class Marker:
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):  # REDUCE on an allow-listed name: a dict for OrderedDict, else nothing
+            return {} if self.name == "OrderedDict" else None
+
+    class Reader(pickle.Unpickler):
+        def find_class(self, module, name):
+            assert module in ("collections", "torch._utils", "torch"), (module, name)
+            return Marker(name)
+
+        def persistent_load(self, pid):
+            types[pid[2]] = pid[1].name
+            return None
+
+    Reader(io.BytesIO(data_pkl)).load()
+    return types
+
+
 def forbidden_pickle():
     """Protocol 2 pickle of `os.system("touch <SENTINEL>")`, assembled opcode by opcode."""
     command = ("touch " + SENTINEL).encode()
@@ -239,6 +269,18 @@ def main():
         "tensors": {k: describe(v) for k, v in flatten(nested).items()},
     }
 
+    # Big-endian storages, flagged the way torch >= 2.1 does it: a <root>/byteorder entry saying "big".
+    types = storage_types(dict(zip_entries)[root + "/data.pkl"])
+    swapped = [("big_endian/byteorder", b"big")]
+    for name, data in zip_entries:
+        key = name.split("/data/", 1)[1] if "/data/" in name else None
+        if key is not None:
+            size = torch.tensor([], dtype=getattr(torch, types[key]).dtype).element_size()
+            data = b"".join(data[i : i + size][::-1] for i in range(0, len(data), size))
+        swapped.append(("big_endian/" + name.split("/", 1)[1], data))
+    write_zip(os.path.join(OUT, "big_endian.pth"), swapped, False)
+    expected["files"]["big_endian.pth"] = {"format": "zip, byteorder big", "root": "big_endian", "tensors": flat_expected}
+
     # Damaged variants of weird_root.pth.
     write_zip(os.path.join(OUT, "missing_storage.pth"), [e for e in zip_entries if e[0] != root + "/data/0"], False)
     # The storage key of "f32" is not exposed by torch.save; find its entry by content.
@@ -254,7 +296,7 @@ def main():
     }
     with zipfile.ZipFile(os.path.join(OUT, "compressed.pth"), "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in zip_entries:
-            z.writestr(name, data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
 
     # A checkpoint asking for os.system: written, never loaded.
     write_zip(

@@ -20,6 +20,11 @@ public enum DINOv2KeyAdapter {
         public var droppedKeys: [String]
     }
 
+    /// `Adapted.layout` of checkpoints with Hugging Face names.
+    public static let huggingFaceLayout = "Hugging Face Dinov2Model"
+    /// `Adapted.layout` of checkpoints with official names.
+    public static let officialLayout = "official DINOv2"
+
     static let wrapperPrefixes = ["module.", "teacher.", "backbone.", "dinov2."]
 
     /// Hugging Face `Dinov2Model` → official names; `{i}` stands for a block index.
@@ -54,9 +59,9 @@ public enum DINOv2KeyAdapter {
         }
         tensors = Dictionary(uniqueKeysWithValues: tensors.map { (stripWrappers($0.key), $0.value) })
 
-        var layout = "official DINOv2"
+        var layout = officialLayout
         if tensors.keys.contains("embeddings.patch_embeddings.projection.weight") {
-            layout = "Hugging Face Dinov2Model"
+            layout = huggingFaceLayout
             tensors = try renameHuggingFace(tensors, source: stateDict.source)
         }
         tensors = unchunkBlocks(tensors)
@@ -64,7 +69,7 @@ public enum DINOv2KeyAdapter {
         guard tensors["patch_embed.proj.weight"] != nil, tensors["cls_token"] != nil else {
             throw CheckpointError(file: stateDict.source, "does not look like a DINOv2 backbone: no patch_embed.proj.weight / cls_token (or Hugging Face embeddings.*) keys among \(stateDict.tensors.count) tensors")
         }
-        return Adapted(stateDict: StateDict(tensors, source: stateDict.source), layout: layout, droppedKeys: dropped.sorted())
+        return Adapted(stateDict: StateDict(tensors, source: stateDict.source, metadata: stateDict.metadata), layout: layout, droppedKeys: dropped.sorted())
     }
 
     static func stripWrappers(_ key: String) -> String {

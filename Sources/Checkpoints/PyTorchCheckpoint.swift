@@ -170,7 +170,7 @@ public enum PyTorchCheckpoint {
         }
 
         // The storages follow, in the listed order: int64 element count, then the bytes.
-        var reader = ByteReader(file: file, bytes: bytes, what: "legacy storage data", position: keysPickle.position)
+        var reader = CheckpointByteReader(file: file, bytes: bytes, what: "legacy storage data", position: keysPickle.position)
         var storages: [String: UnsafeRawBufferPointer] = [:]
         for keyValue in keyValues {
             let key: String
@@ -230,13 +230,22 @@ public enum PyTorchCheckpoint {
         default: throw Failure.message("has \(t[2].kind) as its storage key")
         }
         guard case .int(let count) = t[4], count >= 0 else { throw Failure.message("has a bad storage size (\(t[4].kind))") }
-        guard legacy, case .tuple(let view) = t[5] else {
-            if legacy, case .none = t[5] {} else if legacy { throw Failure.message("has \(t[5].kind) as its view metadata") }
-            return .storage(StorageReference(key: key, elementType: type, count: count, offset: 0))
-        }
-        guard view.count == 3, case .int(let offset) = view[1], case .int(let viewCount) = view[2],
-              offset >= 0, viewCount >= 0, offset <= count, viewCount <= count - offset else {
-            throw Failure.message("has view metadata that does not fit inside its \(count)-element storage")
+        var offset = 0
+        var viewCount = count
+        if legacy {
+            switch t[5] {
+            case .none:
+                break
+            case .tuple(let view):
+                guard view.count == 3, case .int(let start) = view[1], case .int(let length) = view[2],
+                      start >= 0, length >= 0, start <= count, length <= count - start else {
+                    throw Failure.message("has view metadata that does not fit inside its \(count)-element storage")
+                }
+                offset = start
+                viewCount = length
+            default:
+                throw Failure.message("has \(t[5].kind) as its view metadata")
+            }
         }
         return .storage(StorageReference(key: key, elementType: type, count: viewCount, offset: offset))
     }

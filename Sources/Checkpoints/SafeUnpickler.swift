@@ -448,16 +448,18 @@ struct SafeUnpickler {
                 throw fail("pickle opcode EXT\(opcode == 0x82 ? 1 : opcode == 0x83 ? 2 : 4) at byte \(at) uses the "
                     + "copyreg extension registry, which a state dict never needs; refusing to load it")
             case 0x97, 0x98:  // NEXT_BUFFER, READONLY_BUFFER
-                throw fail("pickle opcode 0x\(String(opcode, radix: 16)) at byte \(at) needs out-of-band buffers, "
+                throw fail("pickle opcode 0x\(Self.hex(opcode)) at byte \(at) needs out-of-band buffers, "
                     + "which torch.save never writes")
             case 0x53, 0x56:  // STRING, UNICODE (protocol 0 text)
-                throw fail("pickle opcode '\(Character(Unicode.Scalar(UInt8(opcode))))' (0x\(String(opcode, radix: 16))) "
+                throw fail("pickle opcode '\(Character(Unicode.Scalar(UInt8(opcode))))' (0x\(Self.hex(opcode))) "
                     + "at byte \(at) is a protocol 0 text string, which torch.save never writes; not supported")
             default:
-                throw fail("unknown pickle opcode 0x\(String(opcode, radix: 16, uppercase: false)) at byte \(at)")
+                throw fail("unknown pickle opcode 0x\(Self.hex(opcode)) at byte \(at)")
             }
         }
     }
+
+    private static func hex(_ byte: Int) -> String { byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
 
     /// LONG1/LONG4 bytes (little-endian two's complement) as `.int` when they fit, else `.bigInt`.
     static func integer(_ raw: [UInt8]) -> PickleValue {

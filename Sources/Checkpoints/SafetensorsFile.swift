@@ -47,7 +47,8 @@ public enum SafetensorsFile {
                 }
                 tensors[key] = type.tensor(from: bytes.baseAddress! + dataStart + offsets[0], shape: shape)
             }
-            return StateDict(tensors, source: file)
+            let metadata = (header["__metadata__"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
+            return StateDict(tensors, source: file, metadata: metadata)
         }
     }
 

@@ -9,10 +9,13 @@ public struct StateDict: Sendable {
     public var tensors: [String: Tensor]
     /// The file (or description) the tensors came from.
     public var source: String
+    /// Free-form string metadata stored with the tensors (safetensors `__metadata__`), if any.
+    public var metadata: [String: String]
 
-    public init(_ tensors: [String: Tensor] = [:], source: String) {
+    public init(_ tensors: [String: Tensor] = [:], source: String, metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.source = source
+        self.metadata = metadata
     }
 
     /// Keys in sorted order (deterministic output for reports and files).

@@ -41,7 +41,7 @@ struct ZipArchive {
     init(file: String, bytes: UnsafeRawBufferPointer) throws {
         self.file = file
         self.bytes = bytes
-        var reader = ByteReader(file: file, bytes: bytes, what: "zip archive")
+        var reader = CheckpointByteReader(file: file, bytes: bytes, what: "zip archive")
 
         // End of central directory: 22 bytes plus a comment of up to 65535 bytes, at the very end.
         let eocdSignature: UInt32 = 0x0605_4B50
@@ -105,7 +105,7 @@ struct ZipArchive {
                 + "of \(centralSize) bytes (the file is damaged)")
         }
 
-        var central = ByteReader(file: file, bytes: UnsafeRawBufferPointer(rebasing:
+        var central = CheckpointByteReader(file: file, bytes: UnsafeRawBufferPointer(rebasing:
             bytes[centralOffset..<(centralOffset + centralSize)]), what: "zip central directory")
         var entries: [Entry] = []
         entries.reserveCapacity(entryCount)
@@ -134,13 +134,13 @@ struct ZipArchive {
             try central.skip(commentLength)
 
             // ZIP64 extended information: only the fields whose classic value is the placeholder, in order.
-            var extraReader = ByteReader(file: file, bytes: extra, what: "zip extra field of \(name)")
+            var extraReader = CheckpointByteReader(file: file, bytes: extra, what: "zip extra field of \(name)")
             while extraReader.remaining >= 4 {
                 let id = try extraReader.uint16()
                 let size = Int(try extraReader.uint16())
                 let body = try extraReader.bytes(size)
                 guard id == 0x0001 else { continue }
-                var zip64 = ByteReader(file: file, bytes: body, what: "ZIP64 extra field of \(name)")
+                var zip64 = CheckpointByteReader(file: file, bytes: body, what: "ZIP64 extra field of \(name)")
                 if uncompressed == 0xFFFF_FFFF { uncompressed = try zip64.int64(what: "ZIP64 size of \(name)") }
                 if compressed == 0xFFFF_FFFF { compressed = try zip64.int64(what: "ZIP64 compressed size of \(name)") }
                 if localOffset == 0xFFFF_FFFF { localOffset = try zip64.int64(what: "ZIP64 offset of \(name)") }
@@ -174,7 +174,7 @@ struct ZipArchive {
             throw CheckpointError(file: file, "zip entry \(entry.name) is stored but its sizes disagree "
                 + "(\(entry.compressedSize) vs \(entry.uncompressedSize) bytes; the file is damaged)")
         }
-        var reader = ByteReader(file: file, bytes: bytes, what: "zip local header of \(entry.name)")
+        var reader = CheckpointByteReader(file: file, bytes: bytes, what: "zip local header of \(entry.name)")
         guard entry.localHeaderOffset >= 0, entry.localHeaderOffset <= bytes.count - 30 else {
             throw CheckpointError(file: file, "zip entry \(entry.name) starts at byte \(entry.localHeaderOffset), "
                 + "beyond the file's \(bytes.count) bytes (the file is truncated or damaged)")
@@ -198,7 +198,7 @@ struct ZipArchive {
 }
 
 /// Bounds-checked little-endian reads from a byte buffer; every failure names the file.
-struct ByteReader {
+struct CheckpointByteReader {
     let file: String
     let bytes: UnsafeRawBufferPointer
     /// What is being read, for error messages ("zip central directory", "legacy storage data").

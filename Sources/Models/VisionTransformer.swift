@@ -129,6 +129,8 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         switch c.interpolation {
         case let .scaleFactor(offset):
             mode = .scaleFactor(height: (Double(gridHeight) + offset) / Double(m), width: (Double(gridWidth) + offset) / Double(m))
+        case .size:
+            mode = .size(height: gridHeight, width: gridWidth)
         case .antialiasedSize:
             mode = .antialiased(height: gridHeight, width: gridWidth)
         }

@@ -9,11 +9,45 @@ import TensorKernels
 /// `init(inferringFrom:)` reads every field from an official-named state dict, so any size loads by path.
 public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringConvertible {
     /// How the position grid is resized to the input's patch grid.
-    public enum PositionInterpolation: Equatable, Sendable {
+    public enum PositionInterpolation: Equatable, Sendable, CustomStringConvertible {
         /// Plain DINOv2: scale factor `(g + offset)/M`, bicubic without antialias (offset 0.1).
         case scaleFactor(offset: Double)
+        /// Hugging Face `Dinov2Model`: explicit output size, bicubic without antialias.
+        case size
         /// DINOv2 with registers: explicit output size, antialiased bicubic.
         case antialiasedSize
+
+        /// The name used on the command line and in checkpoint metadata.
+        public var name: String {
+            switch self {
+            case let .scaleFactor(offset): offset == 0.1 ? "official" : "scale-factor-\(offset)"
+            case .size: "size"
+            case .antialiasedSize: "antialiased-size"
+            }
+        }
+
+        /// Parses `name` (`official`, `size`, `antialiased-size`, `scale-factor-OFFSET`).
+        public init?(name: String) {
+            switch name {
+            case "official": self = .scaleFactor(offset: 0.1)
+            case "size": self = .size
+            case "antialiased-size": self = .antialiasedSize
+            default:
+                guard name.hasPrefix("scale-factor-"), let offset = Double(name.dropFirst("scale-factor-".count)) else { return nil }
+                self = .scaleFactor(offset: offset)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .scaleFactor(offset): "bicubic to scale factor (g + \(offset))/M, no antialias (official DINOv2)"
+            case .size: "bicubic to the grid size, no antialias (Hugging Face Dinov2Model)"
+            case .antialiasedSize: "bicubic to the grid size, antialiased (official DINOv2 with registers)"
+            }
+        }
+
+        /// Key under which converted checkpoints record the interpolation in their metadata.
+        public static let metadataKey = "radprobe.position_interpolation"
     }
 
     public var width: Int
@@ -106,16 +140,11 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
     }
 
     public var description: String {
-        let interpolationText: String
-        switch interpolation {
-        case let .scaleFactor(offset): interpolationText = "bicubic scale factor, offset \(offset)"
-        case .antialiasedSize: interpolationText = "bicubic explicit size, antialiased"
-        }
         return """
         \(sizeName): width \(width), depth \(depth), heads \(heads), patch \(patchSize), \(channels) channels
         position grid \(positionGrid)×\(positionGrid) (\(positionGrid * patchSize) px), \(registers) register tokens
         feed-forward \(feedForward), LayerScale \(layerScale ? "yes" : "no"), mask token \(hasMaskToken ? "yes" : "no")
-        position interpolation: \(interpolationText)
+        position interpolation: \(interpolation)
         """
     }
 }

@@ -7,6 +7,8 @@ import TensorCore
 /// - `.scaleFactor(h, w)` (no antialias): output size `floor(in · s)`; source coordinate
 ///   `(o + 0.5) · (1/s) − 0.5` with `1/s` rounded to float; Keys cubic with A = −0.75 over 4 taps,
 ///   indices clamped to the border; rows interpolated along the width first, then along the height.
+/// - `.size(outH, outW)` (no antialias): as `.scaleFactor` with the source scale `in/out` in float
+///   (what Hugging Face `Dinov2Model` passes since it interpolates to an explicit size).
 /// - `.antialiased(outH, outW)`: separable PIL-style filter (A = −0.5) with support `2·max(scale, 1)`,
 ///   taps truncated at the border and weights normalised to sum 1; width pass first, a dimension
 ///   whose size does not change is skipped.
@@ -15,6 +17,8 @@ public enum BicubicResize {
     public enum Mode: Equatable, Sendable {
         /// Scale factors as passed to `F.interpolate(scale_factor=(h, w))`, without antialiasing.
         case scaleFactor(height: Double, width: Double)
+        /// Explicit output size without antialiasing.
+        case size(height: Int, width: Int)
         /// Explicit output size with `antialias=True`.
         case antialiased(height: Int, width: Int)
     }
@@ -23,45 +27,55 @@ public enum BicubicResize {
     public static func outputSize(height: Int, width: Int, mode: Mode) -> (height: Int, width: Int) {
         switch mode {
         case let .scaleFactor(sh, sw): (Int((Double(height) * sh).rounded(.down)), Int((Double(width) * sw).rounded(.down)))
-        case let .antialiased(h, w): (h, w)
+        case let .size(h, w), let .antialiased(h, w): (h, w)
         }
     }
 
     /// Resizes `input` `[inH, inW, C]`.
     public static func resize(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.rank == 3, "expected [H, W, C], got \(input.shape)")
-        let (inH, inW, channels) = (input.shape[0], input.shape[1], input.shape[2])
+        let (inH, inW) = (input.shape[0], input.shape[1])
         let (outH, outW) = outputSize(height: inH, width: inW, mode: mode)
         switch mode {
         case let .scaleFactor(sh, sw):
-            let rows = keysTaps(input: inH, output: outH, scale: Float(1.0 / sh))
-            let columns = keysTaps(input: inW, output: outW, scale: Float(1.0 / sw))
-            return Tensor(shape: [outH, outW, channels]) { out in
-                input.withUnsafeBufferPointer { source in
-                    for oy in 0..<outH {
-                        for ox in 0..<outW {
-                            let destination = out.baseAddress! + (oy * outW + ox) * channels
-                            for c in 0..<channels {
-                                var total: Float = 0
-                                for (ty, (iy, wy)) in zip(rows[oy].indices, rows[oy].weights).enumerated() {
-                                    var along: Float = 0
-                                    for (tx, (ix, wx)) in zip(columns[ox].indices, columns[ox].weights).enumerated() {
-                                        let term = source[(iy * inW + ix) * channels + c] * wx
-                                        along = tx == 0 ? term : along + term
-                                    }
-                                    total = ty == 0 ? along * wy : total + along * wy
-                                }
-                                destination[c] = total
-                            }
-                        }
-                    }
-                }
-            }
+            return keysResize(input, rows: keysTaps(input: inH, output: outH, scale: Float(1.0 / sh)),
+                              columns: keysTaps(input: inW, output: outW, scale: Float(1.0 / sw)))
+        case .size:
+            return keysResize(input, rows: keysTaps(input: inH, output: outH, scale: Float(inH) / Float(outH)),
+                              columns: keysTaps(input: inW, output: outW, scale: Float(inW) / Float(outW)))
         case .antialiased:
             var grid = input
             if outW != inW { grid = antialiasedPass(grid, alongWidth: true, output: outW) }
             if outH != inH { grid = antialiasedPass(grid, alongWidth: false, output: outH) }
             return grid
+        }
+    }
+
+    /// Separable Keys interpolation `[inH, inW, C]` → `[rows.count, columns.count, C]`: along the width
+    /// for each of the 4 source rows, then along the height, in float as PyTorch's CPU kernel.
+    static func keysResize(_ input: Tensor, rows: [Taps], columns: [Taps]) -> Tensor {
+        let (inW, channels) = (input.shape[1], input.shape[2])
+        let (outH, outW) = (rows.count, columns.count)
+        return Tensor(shape: [outH, outW, channels]) { out in
+            input.withUnsafeBufferPointer { source in
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        let destination = out.baseAddress! + (oy * outW + ox) * channels
+                        for c in 0..<channels {
+                            var total: Float = 0
+                            for (ty, (iy, wy)) in zip(rows[oy].indices, rows[oy].weights).enumerated() {
+                                var along: Float = 0
+                                for (tx, (ix, wx)) in zip(columns[ox].indices, columns[ox].weights).enumerated() {
+                                    let term = source[(iy * inW + ix) * channels + c] * wx
+                                    along = tx == 0 ? term : along + term
+                                }
+                                total = ty == 0 ? along * wy : total + along * wy
+                            }
+                            destination[c] = total
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -13,7 +13,11 @@ public enum VectorMath {
     @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
         let clamped = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.37))
-        let n = (clamped * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+        // Round x·log2(e) to the nearest integer n by adding 1.5·2²³: the sum's low mantissa bits hold n.
+        let magic = Vector(repeating: 12_582_912)
+        let shifted = clamped * 1.442_695_040_888_963_4 + magic
+        let n = shifted - magic
+        let integerN = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         var r = clamped - n * 0.693_359_375
         r = r - n * (-2.121_944_400_546_905_827_679e-4)
         let r2 = r * r
@@ -24,7 +28,7 @@ public enum VectorMath {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let expR = p * r2 + r + 1
-        let exponentBits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let exponentBits = (integerN &+ 127) &<< 23
         return expR * unsafeBitCast(exponentBits, to: Vector.self)
     }
 

@@ -40,6 +40,9 @@ struct Embed: AsyncParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 8
 
+    @Option(help: "Position-embedding interpolation: official, size, antialiased-size (default: from the checkpoint).")
+    var interpolation: String?
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -47,11 +50,15 @@ struct Embed: AsyncParsableCommand {
         if let layers, layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
         if size < 1 { throw ValidationError("--size must be positive (got \(size)).") }
+        if let interpolation, VisionTransformerConfiguration.PositionInterpolation(name: interpolation) == nil {
+            throw ValidationError("--interpolation must be official, size, antialiased-size or scale-factor-OFFSET (got \(interpolation)).")
+        }
     }
 
     func run() async throws {
         let context = compute.context
-        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint)) }
+        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint),
+                                                                       interpolation: interpolation.flatMap(VisionTransformerConfiguration.PositionInterpolation.init(name:))) }
         let model = backbone.model
         let input = try CommandFailure.wrap { try loadInput(patchSize: model.configuration.patchSize) }
         if let layers, layers > model.configuration.depth {
@@ -112,6 +119,6 @@ struct Embed: AsyncParsableCommand {
             return array
         }
         guard size % patchSize == 0 else { throw CommandFailure("--size \(size) is not a multiple of the patch size \(patchSize)") }
-        throw CommandFailure("TEMP")
+        return try Preprocessing(size: size)(contentsOf: URL(fileURLWithPath: image!))
     }
 }

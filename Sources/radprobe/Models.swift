@@ -51,6 +51,7 @@ struct Models: AsyncParsableCommand {
                 "converted_by": "radprobe \(RadProbeVersion.current)",
                 "source_file": URL(fileURLWithPath: input).lastPathComponent,
                 "source_layout": backbone.layout,
+                VisionTransformerConfiguration.PositionInterpolation.metadataKey: backbone.model.configuration.interpolation.name,
             ]
             try CommandFailure.wrap { try SafetensorsFile.write(stateDict, to: URL(fileURLWithPath: out), metadata: metadata) }
             print("wrote \(out): \(backbone.model.configuration.sizeName), \(stateDict.tensors.count) tensors, \(stateDict.parameterCount.formatted()) parameters (official DINOv2 names)")

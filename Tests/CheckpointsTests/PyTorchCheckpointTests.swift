@@ -107,6 +107,10 @@ final class PyTorchCheckpointTests: XCTestCase {
         try assertMatchesExpected("zip64_archive_root.pth")
     }
 
+    func testBigEndianStoragesFlaggedByByteorderEntry() throws {
+        try assertMatchesExpected("big_endian.pth")
+    }
+
     func testNestedDictsFlattenWithDottedKeysAndNonTensorsAreIgnored() throws {
         try assertMatchesExpected("nested.pth")
         let dict = try PyTorchCheckpoint.read(contentsOf: Self.fixture("pytorch/nested.pth"))
@@ -163,7 +167,7 @@ final class PyTorchCheckpointTests: XCTestCase {
                 + "needs; refusing to load it (RadProbe never executes code from a checkpoint)")
         }
         // Protocol 4 STACK_GLOBAL inside a FRAME, memoized
-        let eval: [UInt8] = [0x80, 0x04, 0x95, 30, 0, 0, 0, 0, 0, 0, 0x8C, 8] + text("builtins") + [0x94, 0x8C, 4]
+        let eval: [UInt8] = [0x80, 0x04, 0x95, 30, 0, 0, 0, 0, 0, 0, 0, 0x8C, 8] + text("builtins") + [0x94, 0x8C, 4]
             + text("eval") + [0x94, 0x93, 0x94, 0x8C, 1] + text("1") + [0x85, 0x52, 0x2E]
         let evalProblem = refusal(eval) ?? ""
         XCTAssertTrue(evalProblem.hasPrefix("pickle asks for the global builtins.eval,"), evalProblem)
@@ -202,18 +206,30 @@ final class PyTorchCheckpointTests: XCTestCase {
         if case .int(let d) = dict.entries[3].value { XCTAssertEqual(d, -1) } else { XCTFail("d") }
     }
 
-    func testTruncatedCheckpointsAreRefusedAtEveryLength() throws {
-        let directory = try temporaryDirectory()
-        for name in ["weird_root.pth", "legacy.pth", "zip64_archive_root.pth"] {
-            let whole = try Data(contentsOf: Self.fixture("pytorch/\(name)"))
-            let url = directory.appendingPathComponent("cut_" + name)
-            for length in 0..<whole.count {
-                try whole.prefix(length).write(to: url)
-                let problem = assertRefused(url)
-                if problem.isEmpty { XCTFail("\(name) cut to \(length) bytes"); break }
+    /// Reads in-memory bytes (no file I/O, so every length can be tried); nil when they were accepted.
+    private func problem(reading bytes: Data, as name: String) -> String? {
+        bytes.withUnsafeBytes { buffer in
+            do { _ = try PyTorchCheckpoint.read(bytes: buffer, file: name); return nil } catch let error as CheckpointError {
+                XCTAssertEqual(error.file, name)
+                return error.problem
+            } catch {
+                XCTFail("expected a CheckpointError, got \(error)")
+                return "\(error)"
             }
         }
-        // The messages say what happened.
+    }
+
+    func testTruncatedCheckpointsAreRefusedAtEveryLength() throws {
+        for name in ["weird_root.pth", "legacy.pth", "zip64_archive_root.pth", "nested.pth", "big_endian.pth"] {
+            let whole = try Data(contentsOf: Self.fixture("pytorch/\(name)"))
+            XCTAssertNil(problem(reading: whole, as: name))
+            for length in 0..<whole.count where problem(reading: whole.prefix(length), as: name) == nil {
+                XCTFail("\(name) cut to \(length) of \(whole.count) bytes was accepted")
+                break
+            }
+        }
+        // Through a file, and the messages say what happened.
+        let directory = try temporaryDirectory()
         let whole = try Data(contentsOf: Self.fixture("pytorch/weird_root.pth"))
         let url = directory.appendingPathComponent("half.pth")
         try whole.prefix(whole.count / 2).write(to: url)
@@ -226,22 +242,17 @@ final class PyTorchCheckpointTests: XCTestCase {
 
     func testCorruptedBytesNeverCrash() throws {
         // Deterministic single-byte corruptions: each read either succeeds or throws a CheckpointError.
-        let directory = try temporaryDirectory()
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(truncatingIfNeeded: state >> 33)
         }
-        for name in ["weird_root.pth", "legacy.pth", "nested.pth"] {
+        for name in ["weird_root.pth", "legacy.pth", "nested.pth", "zip64_archive_root.pth"] {
             let whole = try Data(contentsOf: Self.fixture("pytorch/\(name)"))
-            let url = directory.appendingPathComponent("bad_" + name)
-            for _ in 0..<300 {
+            for _ in 0..<1000 {
                 var copy = whole
-                copy[next() % copy.count] = UInt8(truncatingIfNeeded: next())
-                try copy.write(to: url)
-                do { _ = try PyTorchCheckpoint.read(contentsOf: url) } catch let error as CheckpointError {
-                    XCTAssertEqual(error.file, url.path)
-                }
+                for _ in 0..<(1 + next() % 3) { copy[next() % copy.count] = UInt8(truncatingIfNeeded: next()) }
+                _ = problem(reading: copy, as: name)
             }
         }
     }

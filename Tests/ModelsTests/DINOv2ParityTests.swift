@@ -67,6 +67,56 @@ final class DINOv2ParityTests: XCTestCase {
 
     func testRegistersSwiGLUModelFromHuggingFaceNames() throws {
         let model = try loadModel("dinov2/reg4_swiglu/model_hf.safetensors")
+        XCTAssertEqual(model.configuration.interpolation, .antialiasedSize)
         try checkCase(model, model: "reg4_swiglu", case: "224")
+    }
+
+    /// Hugging Face names without registers default to the explicit-size interpolation; an explicit
+    /// choice overrides it and reproduces the official outputs.
+    func testInterpolationPrecedence() throws {
+        let url = Fixtures.url("dinov2/plain/model.pth")
+        let renamed = try Fixtures.temporaryDirectory().appendingPathComponent("plain_hf.safetensors")
+        var official = try LoadedBackbone(contentsOf: url).model
+        var hf = StateDict(source: renamed.path)
+        for (key, tensor) in Binder.stateDict(of: official, source: "").tensors {
+            hf[Self.huggingFaceName(key)] = tensor
+        }
+        try SafetensorsFile.write(hf.splittingQKV(), to: renamed)
+        XCTAssertEqual(try LoadedBackbone(contentsOf: renamed).model.configuration.interpolation, .size)
+        official = try LoadedBackbone(contentsOf: renamed, interpolation: .scaleFactor(offset: 0.1)).model
+        try checkCase(official, model: "plain", case: "nonsquare", layers: false)
+    }
+
+    /// Official → Hugging Face names for the keys of the plain fixture (q/k/v split separately).
+    static func huggingFaceName(_ key: String) -> String {
+        let renames = [("cls_token", "embeddings.cls_token"), ("mask_token", "embeddings.mask_token"),
+                       ("pos_embed", "embeddings.position_embeddings"), ("patch_embed.proj.", "embeddings.patch_embeddings.projection."),
+                       ("norm.", "layernorm.")]
+        if key.hasPrefix("blocks.") {
+            let parts = key.split(separator: ".", maxSplits: 2)
+            let rest = String(parts[2])
+                .replacingOccurrences(of: "attn.proj.", with: "attention.output.dense.")
+                .replacingOccurrences(of: "ls1.gamma", with: "layer_scale1.lambda1")
+                .replacingOccurrences(of: "ls2.gamma", with: "layer_scale2.lambda1")
+            return "encoder.layer.\(parts[1]).\(rest)"
+        }
+        for (from, to) in renames where key.hasPrefix(from) { return to + key.dropFirst(from.count) }
+        return key
+    }
+}
+
+extension StateDict {
+    /// Splits every `….attn.qkv.{weight,bias}` into Hugging Face `attention.attention.{query,key,value}`.
+    func splittingQKV() -> StateDict {
+        var result = StateDict(source: source)
+        for (key, tensor) in tensors {
+            guard let range = key.range(of: "attn.qkv.") else { result[key] = tensor; continue }
+            let prefix = key[..<range.lowerBound], kind = key[range.upperBound...]
+            let rows = tensor.shape[0] / 3
+            for (i, role) in ["query", "key", "value"].enumerated() {
+                result["\(prefix)attention.attention.\(role).\(kind)"] = tensor.slice(outer: i * rows..<(i + 1) * rows)
+            }
+        }
+        return result
     }
 }

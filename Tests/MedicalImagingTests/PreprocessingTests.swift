@@ -1,0 +1,100 @@
+import Foundation
+import MedicalImaging
+import TensorCore
+import TestSupport
+import XCTest
+
+/// Preprocessing parity with torch 1.13 (`interpolate(mode="bilinear", align_corners=False,
+/// antialias=True)` + ImageNet normalisation), fixtures from scripts/make_imaging_fixtures.py.
+final class PreprocessingTests: XCTestCase {
+    func parity(_ png: String, size: Int, expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let image = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/\(png)"))
+        let actual = Preprocessing(size: size)(image)
+        let reference = try Fixtures.array("imaging/preprocess/\(expected)")
+        XCTAssertEqual(actual.shape, [1, 3, size, size], file: file, line: line)
+        assertClose(actual, reference, tolerance: 1e-5, "\(png) → \(size)", file: file, line: line)
+    }
+
+    func testDownscaleGrey16MatchesTorch() throws {
+        try parity("parity_grey16.png", size: 32, expected: "grey16_61x47_to_32.npy")
+    }
+
+    func testUpscaleRGB8MatchesTorch() throws {
+        try parity("parity_rgb8.png", size: 24, expected: "rgb8_11x9_to_24.npy")
+    }
+
+    func testMixedScaleGrey8MatchesTorch() throws {
+        try parity("parity_grey8_wide.png", size: 24, expected: "grey8_40x10_to_24.npy")
+    }
+
+    /// A radiograph-sized 2000×1800 16-bit image to 224: compares every 7th row and column.
+    func testLargeDownscaleTo224MatchesTorch() throws {
+        let width = 2000, height = 1800
+        var pixels = [Float](repeating: 0, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width { pixels[y * width + x] = Float((x * x * 3 + y * 7919 + x * y * 13) % 65521) }
+        }
+        let output = Preprocessing(size: 224)(Image2D(width: width, height: height, channels: 1, pixels: pixels, bitDepth: 16))
+        XCTAssertEqual(output.shape, [1, 3, 224, 224])
+        let strided = Tensor(shape: [1, 3, 32, 32]) { out in
+            for c in 0..<3 { for y in 0..<32 { for x in 0..<32 { out[(c * 32 + y) * 32 + x] = output[0, c, 7 * y, 7 * x] } } }
+        }
+        let reference = try Fixtures.array("imaging/preprocess/synthetic_2000x1800_to_224_stride7.npy")
+        assertClose(strided, reference, tolerance: 1e-5, "2000×1800 → 224")
+    }
+
+    func testConstantImageGivesZerosNotNaN() {
+        let constant = Image2D(width: 5, height: 4, channels: 1, pixels: [Float](repeating: 1234, count: 20), bitDepth: 16)
+        let scaled = Preprocessing.minMaxScaled(constant)
+        XCTAssertEqual(scaled.pixels, [Float](repeating: 0, count: 20))
+        let output = Preprocessing(size: 8)(constant)
+        XCTAssertEqual(output.shape, [1, 3, 8, 8])
+        for c in 0..<3 {
+            let expected = (0 - Preprocessing.imageNetMean[c]) / Preprocessing.imageNetStd[c]
+            for y in 0..<8 { for x in 0..<8 { XCTAssertEqual(output[0, c, y, x], expected, accuracy: 1e-6) } }
+        }
+        XCTAssertTrue(output.scalars.allSatisfy { $0.isFinite })
+    }
+
+    func testMinMaxSpansAllChannelsTogether() {
+        let image = Image2D(width: 2, height: 1, channels: 3, pixels: [10, 20, 30, 40, 50, 110])
+        XCTAssertEqual(Preprocessing.minMaxScaled(image).pixels, [0, 0.1, 0.2, 0.3, 0.4, 1])
+    }
+
+    func testResizeKeepsConstantsAndIdentity() {
+        let constant = Image2D(width: 37, height: 53, channels: 1, pixels: [Float](repeating: 0.25, count: 37 * 53))
+        for (w, h) in [(7, 11), (64, 80), (37, 53), (200, 3)] {
+            let resized = Preprocessing.resized(constant, width: w, height: h)
+            XCTAssertEqual(resized.pixels.count, w * h)
+            for v in resized.pixels { XCTAssertEqual(v, 0.25, accuracy: 1e-6) }
+        }
+        let ramp = Image2D(width: 6, height: 5, channels: 3, pixels: (0..<90).map { Float($0) })
+        XCTAssertEqual(Preprocessing.resized(ramp, width: 6, height: 5).pixels, ramp.pixels)
+    }
+
+    func testBatchStacksSingleOutputs() throws {
+        let grey = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_grey16.png"))
+        let rgb = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_rgb8.png"))
+        let preprocessing = Preprocessing(size: 16)
+        let batch = preprocessing.batch([grey, rgb, grey])
+        XCTAssertEqual(batch.shape, [3, 3, 16, 16])
+        XCTAssertEqual(batch.slice(outer: 0..<1).scalars, preprocessing(grey).scalars)
+        XCTAssertEqual(batch.slice(outer: 1..<2).scalars, preprocessing(rgb).scalars)
+        XCTAssertEqual(batch.slice(outer: 2..<3).scalars, preprocessing(grey).scalars)
+        XCTAssertEqual(preprocessing.batch([]).shape, [0, 3, 16, 16])
+        let url = Fixtures.url("imaging/preprocess/parity_rgb8.png")
+        XCTAssertEqual(try preprocessing(contentsOf: url).scalars, preprocessing(rgb).scalars)
+    }
+
+    func testGreyIsReplicatedBeforeNormalisation() throws {
+        let grey = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_grey16.png"))
+        let output = Preprocessing(size: 12)(grey)
+        for y in 0..<12 {
+            for x in 0..<12 {
+                let v0 = output[0, 0, y, x] * Preprocessing.imageNetStd[0] + Preprocessing.imageNetMean[0]
+                let v2 = output[0, 2, y, x] * Preprocessing.imageNetStd[2] + Preprocessing.imageNetMean[2]
+                XCTAssertEqual(v0, v2, accuracy: 1e-6)
+            }
+        }
+    }
+}
