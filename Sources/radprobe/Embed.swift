@@ -56,6 +56,10 @@ struct Embed: AsyncParsableCommand {
     }
 
     func run() async throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CommandFailure("\(out): --out must be a directory, but a file with that name exists")
+        }
         let context = compute.context
         let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint),
                                                                        interpolation: interpolation.flatMap(VisionTransformerConfiguration.PositionInterpolation.init(name:))) }
@@ -85,18 +89,14 @@ struct Embed: AsyncParsableCommand {
         }
         progress.finish()
         let directory = URL(fileURLWithPath: out)
-        try CommandFailure.wrap {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try NumPyArray.write(Tensor.concatenate(cls), to: directory.appendingPathComponent("cls.npy"))
-            try NumPyArray.write(Tensor.concatenate(patches), to: directory.appendingPathComponent("patch.npy"))
-            if !registers.isEmpty { try NumPyArray.write(Tensor.concatenate(registers), to: directory.appendingPathComponent("registers.npy")) }
-            if let layers {
-                let perLayerCLS = (0..<layers).map { l in Tensor.concatenate(layerCLS.map { $0[l] }) }
-                let perLayerPatches = (0..<layers).map { l in Tensor.concatenate(layerPatches.map { $0[l] }) }
-                try NumPyArray.write(Tensor.stack(perLayerCLS), to: directory.appendingPathComponent("layers_cls.npy"))
-                try NumPyArray.write(Tensor.stack(perLayerPatches), to: directory.appendingPathComponent("layers_patch.npy"))
-            }
+        var outputs = [("cls.npy", Tensor.concatenate(cls)), ("patch.npy", Tensor.concatenate(patches))]
+        if !registers.isEmpty { outputs.append(("registers.npy", Tensor.concatenate(registers))) }
+        if let layers {
+            let perLayerCLS = (0..<layers).map { l in Tensor.concatenate(layerCLS.map { $0[l] }) }
+            let perLayerPatches = (0..<layers).map { l in Tensor.concatenate(layerPatches.map { $0[l] }) }
+            outputs += [("layers_cls.npy", Tensor.stack(perLayerCLS)), ("layers_patch.npy", Tensor.stack(perLayerPatches))]
         }
+        try Self.writeAll(outputs, to: directory)
         let summary = FeatureSummary(cls: Tensor.concatenate(cls))
         print("""
         model     \(model.configuration.sizeName) (\(backbone.layout) names, \(backbone.format.rawValue)), \(model.parameterCount.formatted()) parameters
@@ -105,6 +105,36 @@ struct Embed: AsyncParsableCommand {
         patches   \(describeShape([batch] + Array(patches[0].shape.dropFirst())))
         written   \(directory.path)
         """)
+    }
+
+    /// Writes every output into a staging folder inside `directory`, then renames them into place, so a
+    /// failed write (disk full, unwritable folder, a directory in the way) leaves the earlier outputs untouched.
+    static func writeAll(_ outputs: [(name: String, tensor: Tensor)], to directory: URL) throws {
+        let manager = FileManager.default
+        do { try manager.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw CommandFailure("\(directory.path): cannot create the output directory (\(error.localizedDescription))")
+        }
+        let staging = directory.appendingPathComponent(".radprobe-\(UUID().uuidString).partial")
+        do { try manager.createDirectory(at: staging, withIntermediateDirectories: false) } catch {
+            throw CommandFailure("\(directory.path): cannot write to the output directory (\(error.localizedDescription))")
+        }
+        defer { try? manager.removeItem(at: staging) }
+        try CommandFailure.wrap {
+            for output in outputs { try NumPyArray.write(output.tensor, to: staging.appendingPathComponent(output.name)) }
+        }
+        for output in outputs {
+            var isDirectory: ObjCBool = false
+            let target = directory.appendingPathComponent(output.name).path
+            if manager.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CommandFailure("\(target): is a directory; cannot write the output there (nothing was written)")
+            }
+        }
+        for output in outputs {
+            let target = directory.appendingPathComponent(output.name).path
+            guard rename(staging.appendingPathComponent(output.name).path, target) == 0 else {
+                throw CommandFailure("\(target): cannot be replaced (rename failed, errno \(errno))")
+            }
+        }
     }
 
     func loadInput(patchSize: Int) throws -> Tensor {

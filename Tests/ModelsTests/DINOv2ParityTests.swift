@@ -75,7 +75,7 @@ final class DINOv2ParityTests: XCTestCase {
     /// choice overrides it and reproduces the official outputs.
     func testInterpolationPrecedence() throws {
         let url = Fixtures.url("dinov2/plain/model.pth")
-        let renamed = try Fixtures.temporaryDirectory().appendingPathComponent("plain_hf.safetensors")
+        let renamed = try Fixtures.temporaryDirectory(removedAfter: self).appendingPathComponent("plain_hf.safetensors")
         var official = try LoadedBackbone(contentsOf: url).model
         var hf = StateDict(source: renamed.path)
         for (key, tensor) in Binder.stateDict(of: official, source: "").tensors {
