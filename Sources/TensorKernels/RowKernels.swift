@@ -30,15 +30,43 @@ public enum RowKernels {
     }
 
     /// Numerically stable softmax of each row in place: `exp(x − max) / Σ exp(x − max)`.
+    /// Three passes per row: the maximum, the exponentials with their sum, the scaling.
     public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        let vectorEnd = width - width % 16
         for row in 0..<rows {
             let values = x + row * width
-            var maximum = -Float.infinity
-            for j in 0..<width { maximum = max(maximum, values[j]) }
-            mapInPlace(values, count: width) { VectorMath.exp($0 - maximum) }
-            let scale = 1 / sum(values, width)
-            for j in 0..<width { values[j] *= scale }
+            var maxima = SIMD16<Float>(repeating: -.infinity)
+            for i in stride(from: 0, to: vectorEnd, by: 16) { maxima = pointwiseMax(maxima, load(values + i)) }
+            var maximum = maxima.max()
+            for i in vectorEnd..<width { maximum = max(maximum, values[i]) }
+
+            var sums = SIMD16<Float>(repeating: 0)
+            for i in stride(from: 0, to: vectorEnd, by: 16) {
+                let e = VectorMath.exp(load(values + i) - maximum)
+                store(e, values + i)
+                sums += e
+            }
+            var total = sums.sum()
+            if vectorEnd < width {
+                var tail = SIMD16<Float>(repeating: 0)
+                for j in 0..<(width - vectorEnd) { tail[j] = values[vectorEnd + j] - maximum }
+                let e = VectorMath.exp(tail)
+                for j in 0..<(width - vectorEnd) { values[vectorEnd + j] = e[j]; total += e[j] }
+            }
+            let scale = 1 / total
+            for i in stride(from: 0, to: vectorEnd, by: 16) { store(load(values + i) * scale, values + i) }
+            for i in vectorEnd..<width { values[i] *= scale }
         }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
+
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
     /// Adds `bias[width]` to every row.

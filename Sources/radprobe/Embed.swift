@@ -40,7 +40,7 @@ struct Embed: AsyncParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 8
 
-    @Option(help: "Position-embedding interpolation: official, size, antialiased-size (default: from the checkpoint).")
+    @Option(help: "Position-embedding interpolation: official, size, antialiased-size or scale-factor-OFFSET (default: from the checkpoint).")
     var interpolation: String?
 
     @OptionGroup var compute: ComputeOptions
@@ -135,7 +135,14 @@ struct Embed: AsyncParsableCommand {
                 throw CommandFailure("\(target): cannot be replaced (rename failed, errno \(errno))")
             }
         }
+        // Outputs of an earlier run that this run does not produce would mix two runs' results.
+        for stale in outputNames where !outputs.contains(where: { $0.name == stale }) {
+            try? manager.removeItem(at: directory.appendingPathComponent(stale))
+        }
     }
+
+    /// Every file `embed` may write.
+    static let outputNames = ["cls.npy", "patch.npy", "registers.npy", "layers_cls.npy", "layers_patch.npy"]
 
     func loadInput(patchSize: Int) throws -> Tensor {
         if let tensor {

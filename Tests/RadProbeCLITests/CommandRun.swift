@@ -55,12 +55,9 @@ enum EmbedInput {
 
 extension XCTestCase {
     /// Runs `radprobe arguments…` with a fixed 80-column terminal width (stable help text) and collects its output.
-    func radprobe(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandRun {
+    func radprobe(_ arguments: [String]) throws -> CommandRun {
         guard let executable = RadProbeExecutable.url else {
-            XCTFail("radprobe executable not found beside the test bundle (\(Bundle.main.bundleURL.path)) nor in "
-                    + "\(Fixtures.packageRoot.path)/.build/debug; build it with `swift build --build-tests` "
-                    + "or set RADPROBE_EXECUTABLE", file: file, line: line)
-            throw XCTSkip("no radprobe executable")
+            throw MissingExecutable(searched: Bundle.main.bundleURL.path)
         }
         let process = Process()
         process.executableURL = executable
@@ -86,14 +83,14 @@ extension XCTestCase {
     /// Runs `radprobe` and fails (with its output) unless it exits with 0.
     @discardableResult
     func radprobeSucceeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandRun {
-        let run = try radprobe(arguments, file: file, line: line)
+        let run = try radprobe(arguments)
         XCTAssertEqual(run.exitCode, 0, "radprobe \(arguments.joined(separator: " ")) failed:\n\(run)", file: file, line: line)
         return run
     }
 
     /// `radprobe embed` on two threads (the build machines are small).
-    func embed(_ checkpoint: String, _ input: EmbedInput, out: URL, _ extra: String..., file: StaticString = #filePath, line: UInt = #line) throws -> CommandRun {
-        try radprobe(["embed", "--checkpoint", checkpoint] + input.arguments + ["--out", out.path, "--threads", "2"] + extra, file: file, line: line)
+    func embed(_ checkpoint: String, _ input: EmbedInput, out: URL, _ extra: String...) throws -> CommandRun {
+        try radprobe(["embed", "--checkpoint", checkpoint] + input.arguments + ["--out", out.path, "--threads", "2"] + extra)
     }
 
     /// Fails unless `run` exited non-zero and its standard error contains every one of `mentions`.
@@ -127,6 +124,15 @@ extension XCTestCase {
         var stateDict = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: source))
         edit(&stateDict)
         try SafetensorsFile.write(stateDict, to: url, metadata: stateDict.metadata)
+    }
+}
+
+/// Thrown (failing the test) when no built `radprobe` can be found.
+struct MissingExecutable: Error, CustomStringConvertible {
+    let searched: String
+    var description: String {
+        "radprobe executable not found beside the test bundle (\(searched)) nor in \(Fixtures.packageRoot.path)/.build/debug; "
+            + "build it with `swift build --build-tests` or set RADPROBE_EXECUTABLE"
     }
 }
 

@@ -1,0 +1,46 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `--help` of every command against the committed golden files `Tests/Fixtures/cli/help/<name>.txt`
+/// (trailing whitespace ignored; the subprocess sees `COLUMNS=80`, so wrapping is stable).
+///
+/// To regenerate the goldens after an intended change to the help text, run
+///
+///     RADPROBE_UPDATE_GOLDEN=1 swift test --skip-build --filter RadProbeCLITests.HelpGoldenTests
+///
+/// which writes each actual output over its golden file (the tests then pass); review `git diff
+/// Tests/Fixtures/cli/help` before committing.
+final class HelpGoldenTests: XCTestCase {
+    func testTopLevelHelp() throws { try assertHelpMatchesGolden("radprobe", []) }
+    func testEmbedHelp() throws { try assertHelpMatchesGolden("embed", ["embed"]) }
+    func testModelsInspectHelp() throws { try assertHelpMatchesGolden("models-inspect", ["models", "inspect"]) }
+    func testModelsConvertHelp() throws { try assertHelpMatchesGolden("models-convert", ["models", "convert"]) }
+    func testBenchHelp() throws { try assertHelpMatchesGolden("bench", ["bench"]) }
+
+    func assertHelpMatchesGolden(_ name: String, _ subcommand: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try radprobeSucceeds(subcommand + ["--help"], file: file, line: line)
+        let actual = Self.normalised(run.stdout)
+        let golden = CLIFixture.cli("help/\(name).txt")
+        if ProcessInfo.processInfo.environment["RADPROBE_UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(actual.utf8).write(to: golden)
+            return
+        }
+        guard let expected = try? String(contentsOf: golden, encoding: .utf8) else {
+            return XCTFail("golden \(golden.path) is missing; run with RADPROBE_UPDATE_GOLDEN=1 to write it", file: file, line: line)
+        }
+        XCTAssertEqual(actual, Self.normalised(expected),
+                       "`radprobe \((subcommand + ["--help"]).joined(separator: " "))` differs from \(golden.path) "
+                           + "(if intended, regenerate with RADPROBE_UPDATE_GOLDEN=1)", file: file, line: line)
+    }
+
+    /// Lines without trailing whitespace, no trailing blank lines, one final newline.
+    static func normalised(_ text: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(line.reversed().drop(while: \.isWhitespace).reversed())
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
