@@ -16,8 +16,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "TensorCore"),
-        .target(name: "TensorKernels", dependencies: ["TensorCore", "CBLAS"]),
+        .target(name: "TensorKernels", dependencies: [
+            "TensorCore", "CBLAS", .target(name: "CDNNL", condition: .when(platforms: [.linux])),
+        ]),
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),

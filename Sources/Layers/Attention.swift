@@ -18,7 +18,7 @@ public struct Attention: ParameterContainer, Sendable {
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
         let (batch, tokens, width) = (x.shape[0], x.shape[1], x.shape[2])
         let fused = qkv(x, context: context) // [B, N, 3D]
-        let mixed = Tensor(shape: [batch, tokens, width]) { out in
+        let mixed = Tensor(uninitializedShape: [batch, tokens, width]) { out in
             fused.withUnsafeBufferPointer { q in
                 MatrixKernels.attention(qkv: q.baseAddress!, batch: batch, tokens: tokens, heads: heads,
                                         headDim: width / heads, into: out.baseAddress!, context: context)

@@ -44,7 +44,7 @@ public enum FeedForward: ParameterContainer, Sendable {
             let both = w12(x, context: context)
             let hiddenWidth = w3.inFeatures
             let rows = both.count / (2 * hiddenWidth)
-            let gated = Tensor(shape: Array(x.shape.dropLast()) + [hiddenWidth]) { out in
+            let gated = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [hiddenWidth]) { out in
                 both.withUnsafeBufferPointer { source in
                     let input = source.baseAddress!, output = out.baseAddress!
                     context.parallelRanges(rows, minimumChunk: 8) { range in

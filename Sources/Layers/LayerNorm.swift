@@ -17,7 +17,7 @@ public struct LayerNorm: ParameterContainer, Sendable {
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
         let width = weight.count
         precondition(x.shape.last == width, "LayerNorm expects last dimension \(width), got \(x.shape)")
-        return Tensor(shape: x.shape) { y in
+        return Tensor(uninitializedShape: x.shape) { y in
             x.withUnsafeBufferPointer { input in
                 weight.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in

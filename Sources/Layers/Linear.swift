@@ -25,7 +25,7 @@ public struct Linear: ParameterContainer, Sendable {
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
         precondition(x.shape.last == inFeatures, "Linear expects last dimension \(inFeatures), got \(x.shape)")
         let rows = x.count / inFeatures
-        return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures]) { y in
+        return Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures]) { y in
             x.withUnsafeBufferPointer { input in
                 weight.withUnsafeBufferPointer { w in
                     if let bias {

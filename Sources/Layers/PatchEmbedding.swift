@@ -21,7 +21,7 @@ public struct PatchEmbedding: ParameterContainer, Sendable {
         let p = patchSize
         let patches = (height / p) * (imageWidth / p)
         let patchLength = channels * p * p
-        let columns = Tensor(shape: [batch * patches, patchLength]) { out in
+        let columns = Tensor(uninitializedShape: [batch * patches, patchLength]) { out in
             images.withUnsafeBufferPointer {
                 MatrixKernels.patchify($0.baseAddress!, batch: batch, channels: channels, height: height, width: imageWidth,
                                        patch: p, into: out.baseAddress!, context: context)

@@ -21,7 +21,9 @@ public struct TransformerBlock: ParameterContainer, Sendable {
         layerScale2 = layerScale ? Tensor(shape: [width], repeating: 1) : nil
     }
 
-    public func callAsFunction(_ input: Tensor, context: ComputeContext) -> Tensor {
+    /// Takes the tokens by value: when the caller hands over its only reference (`block(consume x, …)`),
+    /// the residual updates write in place instead of copying.
+    public func callAsFunction(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
         let attended = attention(norm1(x, context: context), context: context)
         Self.addResidual(&x, attended, gamma: layerScale1, context: context)

@@ -90,7 +90,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         var x = try embed(images, context: context)
         var captured: [Int: Tensor] = [:]
         for (index, block) in blocks.enumerated() {
-            x = block(x, context: context)
+            x = block(consume x, context: context)
             if capture.contains(index) { captured[index] = x }
         }
         return (x, captured)
@@ -104,7 +104,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         let count = patches.shape[1]
         let position = try positionEmbedding(gridHeight: height / c.patchSize, gridWidth: width / c.patchSize, square: height == width)
         let d = c.width, r = c.registers, tokens = 1 + r + count
-        return Tensor(shape: [batch, tokens, d]) { out in
+        return Tensor(uninitializedShape: [batch, tokens, d]) { out in
             let o = out.baseAddress!
             for b in 0..<batch {
                 let item = o + b * tokens * d
@@ -147,7 +147,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
     /// Tokens `range` of every item: `[B, T, D]` → `[B, range.count, D]`.
     func tokens(_ x: Tensor, _ range: Range<Int>) -> Tensor {
         let (batch, count, d) = (x.shape[0], x.shape[1], x.shape[2])
-        return Tensor(shape: [batch, range.count, d]) { out in
+        return Tensor(uninitializedShape: [batch, range.count, d]) { out in
             for b in 0..<batch {
                 (out.baseAddress! + b * range.count * d).update(from: x.storage.pointer + (b * count + range.lowerBound) * d, count: range.count * d)
             }

@@ -6,11 +6,16 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
 
     /// Allocates `count` elements, all set to `value`.
-    public init(count: Int, repeating value: Float = 0) {
+    public convenience init(count: Int, repeating value: Float = 0) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: value, count: count)
+    }
+
+    /// Allocates `count` elements without setting them; the caller writes every one before reading.
+    public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: value, count: count)
         self.count = count
     }
 
@@ -46,9 +51,17 @@ public struct Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    /// A tensor of the given shape filled by `body`, which receives uninitialised-but-zeroed storage.
+    /// A tensor of the given shape filled by `body`, which receives zeroed storage.
     public init(shape: [Int], fill body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         self.init(shape: shape)
+        try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
+    }
+
+    /// A tensor of the given shape whose every element `body` writes (the storage is not zeroed first:
+    /// for kernel outputs, where clearing memory that is about to be overwritten would cost a pass).
+    public init(uninitializedShape shape: [Int], _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        self.shape = shape
+        self.storage = TensorStorage(uninitializedCount: Tensor.elementCount(shape))
         try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 

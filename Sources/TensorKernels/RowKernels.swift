@@ -1,3 +1,5 @@
+import Foundation
+
 /// Row-wise kernels over `[rows, width]` row-major buffers: LayerNorm, softmax, activations, bias and
 /// residual updates. Each processes contiguous rows and is parallelised over rows by the caller's
 /// `ComputeContext`.
@@ -36,7 +38,7 @@ public enum RowKernels {
         for row in 0..<rows {
             let values = x + row * width
             var maxima = SIMD16<Float>(repeating: -.infinity)
-            for i in stride(from: 0, to: vectorEnd, by: 16) { maxima = pointwiseMax(maxima, load(values + i)) }
+            for i in stride(from: 0, to: vectorEnd, by: 16) { maxima = VectorMath.maximum(maxima, load(values + i)) }
             var maximum = maxima.max()
             for i in vectorEnd..<width { maximum = max(maximum, values[i]) }
 
@@ -47,11 +49,10 @@ public enum RowKernels {
                 sums += e
             }
             var total = sums.sum()
-            if vectorEnd < width {
-                var tail = SIMD16<Float>(repeating: 0)
-                for j in 0..<(width - vectorEnd) { tail[j] = values[vectorEnd + j] - maximum }
-                let e = VectorMath.exp(tail)
-                for j in 0..<(width - vectorEnd) { values[vectorEnd + j] = e[j]; total += e[j] }
+            for i in vectorEnd..<width { // a short tail: scalar exp is cheaper than assembling a vector
+                let e = Foundation.exp(values[i] - maximum)
+                values[i] = e
+                total += e
             }
             let scale = 1 / total
             for i in stride(from: 0, to: vectorEnd, by: 16) { store(load(values + i) * scale, values + i) }

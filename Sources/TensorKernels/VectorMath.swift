@@ -12,7 +12,7 @@ public enum VectorMath {
 
     @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.37))
+        let clamped = clamp(x, -87.3, 88.37)
         // Round x·log2(e) to the nearest integer n by adding 1.5·2²³: the sum's low mantissa bits hold n.
         let magic = Vector(repeating: 12_582_912)
         let shifted = clamped * 1.442_695_040_888_963_4 + magic
@@ -34,7 +34,7 @@ public enum VectorMath {
 
     @inlinable @inline(__always)
     public static func erf(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -4), upperBound: Vector(repeating: 4))
+        let clamped = clamp(x, -4, 4)
         let z = clamped * clamped
         var p = Vector(repeating: 1.975_029_792_405_935_7e-06)
         p = p * z + 2.879_538_508_906_015_5e-04
@@ -50,6 +50,18 @@ public enum VectorMath {
         q = q * z + 1
         return clamped * p / q
     }
+
+    /// `min(max(x, lower), upper)` per lane, as compare-and-blend (the standard library's `clamped` and
+    /// `pointwiseMax` handle NaN lane by lane and do not vectorise).
+    @inlinable @inline(__always)
+    public static func clamp(_ x: Vector, _ lower: Float, _ upper: Float) -> Vector {
+        let low = Vector(repeating: lower), high = Vector(repeating: upper)
+        return x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+    }
+
+    /// Lane-wise maximum as compare-and-blend.
+    @inlinable @inline(__always)
+    public static func maximum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .> a) }
 
     /// Exact-erf GELU: `x/2 · (1 + erf(x/√2))` (PyTorch `nn.GELU()` with `approximate='none'`).
     @inlinable @inline(__always)
