@@ -30,7 +30,7 @@ demo: deps $(VIT_S) $(DEMO_PNG)
 ## Every test: unit, parity with the official code, the real ViT-S/14 against onnxruntime, the CLI.
 test: deps $(VIT_S)
 	$(SWIFT) build --build-tests
-	RADPROBE_REQUIRE_ASSETS=1 $(SWIFT) test --skip-build
+	RADPROBE_REQUIRE_ASSETS=1 $(SWIFT) test --skip-build --disable-swift-testing
 
 # Installs the Debian packages named in $(1) that are missing.
 define install_missing

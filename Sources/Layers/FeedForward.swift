@@ -30,30 +30,27 @@ public enum FeedForward: ParameterContainer, Sendable {
         }
     }
 
-    public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
+    /// Floats of scratch space `apply` needs per row.
+    public var scratchWidth: Int {
+        switch self {
+        case let .mlp(fc1, _): fc1.outFeatures
+        case let .swiGLU(w12, w3): w12.outFeatures + w3.inFeatures
+        }
+    }
+
+    /// Single-threaded forward of `rows` rows: `input` `[rows, D]` → `output` `[rows, D]`, with
+    /// `scratch` `[rows, scratchWidth]` for the hidden activations (sized for a row block that stays in cache).
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         switch self {
         case let .mlp(fc1, fc2):
-            var hidden = fc1(x, context: context)
-            let count = hidden.count
-            hidden.withUnsafeMutableBufferPointer { h in
-                let base = h.baseAddress!
-                context.parallelRanges(count, minimumChunk: 4096) { RowKernels.geluInPlace(base + $0.lowerBound, count: $0.count) }
-            }
-            return fc2(hidden, context: context)
+            fc1.apply(input, rows: rows, into: scratch)
+            RowKernels.geluInPlace(scratch, count: rows * fc1.outFeatures)
+            fc2.apply(scratch, rows: rows, into: output)
         case let .swiGLU(w12, w3):
-            let both = w12(x, context: context)
-            let hiddenWidth = w3.inFeatures
-            let rows = both.count / (2 * hiddenWidth)
-            let gated = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [hiddenWidth]) { out in
-                both.withUnsafeBufferPointer { source in
-                    let input = source.baseAddress!, output = out.baseAddress!
-                    context.parallelRanges(rows, minimumChunk: 8) { range in
-                        RowKernels.swiGLUGate(input + range.lowerBound * 2 * hiddenWidth, into: output + range.lowerBound * hiddenWidth,
-                                              rows: range.count, hidden: hiddenWidth)
-                    }
-                }
-            }
-            return w3(gated, context: context)
+            let gated = scratch + rows * w12.outFeatures
+            w12.apply(input, rows: rows, into: scratch)
+            RowKernels.swiGLUGate(scratch, into: gated, rows: rows, hidden: w3.inFeatures)
+            w3.apply(gated, rows: rows, into: output)
         }
     }
 

@@ -13,20 +13,18 @@ public struct LayerNorm: ParameterContainer, Sendable {
         self.eps = eps
     }
 
-    /// `x` `[..., D]` → `[..., D]`.
+    /// `x` `[..., D]` → `[..., D]`, rows spread over the context's workers.
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
-        let width = weight.count
-        precondition(x.shape.last == width, "LayerNorm expects last dimension \(width), got \(x.shape)")
+        precondition(x.shape.last == weight.count, "LayerNorm expects last dimension \(weight.count), got \(x.shape)")
         return Tensor(uninitializedShape: x.shape) { y in
-            x.withUnsafeBufferPointer { input in
-                weight.withUnsafeBufferPointer { w in
-                    bias.withUnsafeBufferPointer { b in
-                        RowKernels.layerNorm(input.baseAddress!, into: y.baseAddress!, rows: x.count / width, width: width,
-                                             weight: w.baseAddress!, bias: b.baseAddress!, eps: eps, context: context)
-                    }
-                }
-            }
+            x.withUnsafeBufferPointer { apply($0.baseAddress!, rows: x.count / weight.count, into: y.baseAddress!, context: context) }
         }
+    }
+
+    /// `input` `[rows, D]` → `output` `[rows, D]` (single-threaded unless a context is given).
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, context: ComputeContext = .serial) {
+        RowKernels.layerNorm(input, into: output, rows: rows, width: weight.count, weight: weight.storage.pointer,
+                             bias: bias.storage.pointer, eps: eps, context: context)
     }
 
     public mutating func visitParameters<V: ParameterVisitor>(_ visitor: inout V, scope: ParameterScope) {

@@ -21,25 +21,18 @@ public struct Linear: ParameterContainer, Sendable {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    /// `x` `[..., in]` → `[..., out]`.
+    /// `x` `[..., in]` → `[..., out]`, rows spread over the context's workers.
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
         precondition(x.shape.last == inFeatures, "Linear expects last dimension \(inFeatures), got \(x.shape)")
-        let rows = x.count / inFeatures
         return Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures]) { y in
-            x.withUnsafeBufferPointer { input in
-                weight.withUnsafeBufferPointer { w in
-                    if let bias {
-                        bias.withUnsafeBufferPointer { b in
-                            MatrixKernels.linear(input.baseAddress!, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
-                                                 bias: b.baseAddress!, outFeatures: outFeatures, into: y.baseAddress!, context: context)
-                        }
-                    } else {
-                        MatrixKernels.linear(input.baseAddress!, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
-                                             bias: nil, outFeatures: outFeatures, into: y.baseAddress!, context: context)
-                    }
-                }
-            }
+            x.withUnsafeBufferPointer { apply($0.baseAddress!, rows: x.count / inFeatures, into: y.baseAddress!, context: context) }
         }
+    }
+
+    /// `input` `[rows, in]` → `output` `[rows, out]` (single-threaded unless a context is given).
+    public func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, context: ComputeContext = .serial) {
+        MatrixKernels.linear(input, rows: rows, inFeatures: inFeatures, weight: weight.storage.pointer,
+                             bias: bias.map { UnsafePointer($0.storage.pointer) }, outFeatures: outFeatures, into: output, context: context)
     }
 
     public mutating func visitParameters<V: ParameterVisitor>(_ visitor: inout V, scope: ParameterScope) {

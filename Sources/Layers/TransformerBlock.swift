@@ -21,31 +21,46 @@ public struct TransformerBlock: ParameterContainer, Sendable {
         layerScale2 = layerScale ? Tensor(shape: [width], repeating: 1) : nil
     }
 
+    /// Rows of tokens the feed-forward half processes at a time per worker: its hidden activations
+    /// (`rows × 4D` floats) then stay in the core's cache between the two matrix products.
+    public static let feedForwardRowBlock = 128
+
     /// Takes the tokens by value: when the caller hands over its only reference (`block(consume x, …)`),
     /// the residual updates write in place instead of copying.
     public func callAsFunction(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
         let attended = attention(norm1(x, context: context), context: context)
-        Self.addResidual(&x, attended, gamma: layerScale1, context: context)
-        let fed = feedForward(norm2(x, context: context), context: context)
-        Self.addResidual(&x, fed, gamma: layerScale2, context: context)
+        let width = x.shape[x.rank - 1], rows = x.count / width
+        x.withUnsafeMutableBufferPointer { buffer in
+            let tokens = buffer.baseAddress!
+            attended.withUnsafeBufferPointer { update in
+                let source = update.baseAddress!
+                context.parallelRanges(rows, minimumChunk: 16) { range in
+                    RowKernels.addScaled(tokens + range.lowerBound * width, source + range.lowerBound * width,
+                                         rows: range.count, width: width, gamma: layerScale1?.storage.pointer)
+                }
+            }
+            context.parallelRanges(rows, minimumChunk: 16) { range in
+                feedForwardResidual(tokens, rows: range, width: width)
+            }
+        }
         return x
     }
 
-    /// `x += gamma ⊙ update` row by row (gamma = 1 when nil).
-    static func addResidual(_ x: inout Tensor, _ update: Tensor, gamma: Tensor?, context: ComputeContext) {
-        let width = x.shape[x.rank - 1]
-        let rows = x.count / width
-        x.withUnsafeMutableBufferPointer { target in
-            update.withUnsafeBufferPointer { source in
-                let t = target.baseAddress!, s = source.baseAddress!
-                let g = gamma?.storage.pointer
-                context.parallelRanges(rows, minimumChunk: 16) { range in
-                    RowKernels.addScaled(t + range.lowerBound * width, s + range.lowerBound * width, rows: range.count, width: width, gamma: g)
-                }
-            }
+    /// `x += ls2 ⊙ ffn(norm2(x))` for `rows`, a block of `feedForwardRowBlock` rows at a time.
+    func feedForwardResidual(_ tokens: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int) {
+        let block = Self.feedForwardRowBlock
+        let normed = UnsafeMutablePointer<Float>.allocate(capacity: block * width)
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: block * width)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * feedForward.scratchWidth)
+        defer { normed.deallocate(); output.deallocate(); scratch.deallocate() }
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: block) {
+            let count = min(block, rows.upperBound - start)
+            let rowsStart = tokens + start * width
+            norm2.apply(rowsStart, rows: count, into: normed)
+            feedForward.apply(normed, rows: count, into: output, scratch: scratch)
+            RowKernels.addScaled(rowsStart, output, rows: count, width: width, gamma: layerScale2?.storage.pointer)
         }
-        withExtendedLifetime(gamma) {}
     }
 
     public mutating func visitParameters<V: ParameterVisitor>(_ visitor: inout V, scope: ParameterScope) {

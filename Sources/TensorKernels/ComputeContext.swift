@@ -8,6 +8,9 @@ public struct ComputeContext: Sendable {
     /// Worker threads for parallel loops (≥ 1).
     public let threads: Int
 
+    /// One worker: for work that is already inside a parallel loop.
+    public static let serial = ComputeContext(threads: 1)
+
     public init(threads: Int) {
         precondition(threads >= 1, "threads must be at least 1")
         self.threads = threads

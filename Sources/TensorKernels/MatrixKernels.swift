@@ -18,12 +18,17 @@ public enum MatrixKernels {
         }
     }
 
+    /// Query rows handled together in `attention`: their score block `[rows, tokens]` stays in cache
+    /// between the two matrix products and the softmax.
+    public static let attentionQueryBlock = 128
+
     /// Multi-head scaled dot-product attention over a fused QKV buffer, without layout copies.
     ///
     /// `qkv` is `[batch·tokens, 3·heads·headDim]` with columns ordered (q|k|v, head, channel), as
-    /// `nn.Linear(D, 3D)` followed by `reshape(B, N, 3, H, D/H)` lays it out. For each batch item and
-    /// head: `S = (Q·Kᵀ)·headDim^(−1/2)` `[tokens, tokens]`, row softmax, `O = S·V` written to
-    /// `output` `[batch·tokens, heads·headDim]` at the head's column block.
+    /// `nn.Linear(D, 3D)` followed by `reshape(B, N, 3, H, D/H)` lays it out. For each batch item, head
+    /// and block of `attentionQueryBlock` query rows: `S = (Q·Kᵀ)·headDim^(−1/2)` `[rows, tokens]`, row
+    /// softmax, `O = S·V` written to `output` `[batch·tokens, heads·headDim]` at the head's column block.
+    /// The (item, head, block) triples are spread over the workers.
     public static func attention(
         qkv: UnsafePointer<Float>, batch: Int, tokens: Int, heads: Int, headDim: Int,
         into output: UnsafeMutablePointer<Float>, context: ComputeContext
@@ -31,18 +36,22 @@ public enum MatrixKernels {
         let width = heads * headDim
         let qkvStride = 3 * width
         let scale = 1 / Float(headDim).squareRoot()
-        context.parallelRanges(batch * heads) { pairs in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
+        let blockRows = attentionQueryBlock
+        let blocks = (tokens + blockRows - 1) / blockRows
+        context.parallelRanges(batch * heads * blocks) { work in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * tokens)
             defer { scores.deallocate() }
-            for pair in pairs {
+            for index in work {
+                let (pair, block) = index.quotientAndRemainder(dividingBy: blocks)
                 let (item, head) = pair.quotientAndRemainder(dividingBy: heads)
+                let first = block * blockRows, rows = min(blockRows, tokens - first)
                 let base = qkv + item * tokens * qkvStride + head * headDim
-                BLAS.gemm(transposeB: true, m: tokens, n: tokens, k: headDim, alpha: scale,
-                          a: base, lda: qkvStride, b: base + width, ldb: qkvStride, c: scores, ldc: tokens)
-                RowKernels.softmaxInPlace(scores, rows: tokens, width: tokens)
-                BLAS.gemm(m: tokens, n: headDim, k: tokens, a: scores, lda: tokens,
+                BLAS.gemm(transposeB: true, m: rows, n: tokens, k: headDim, alpha: scale,
+                          a: base + first * qkvStride, lda: qkvStride, b: base + width, ldb: qkvStride, c: scores, ldc: tokens)
+                RowKernels.softmaxInPlace(scores, rows: rows, width: tokens)
+                BLAS.gemm(m: rows, n: headDim, k: tokens, a: scores, lda: tokens,
                           b: base + 2 * width, ldb: qkvStride,
-                          c: output + item * tokens * width + head * headDim, ldc: width)
+                          c: output + (item * tokens + first) * width + head * headDim, ldc: width)
             }
         }
     }

@@ -99,14 +99,16 @@ final class KernelTests: XCTestCase {
         assertClose(Tensor(shape: [37], values: y), Tensor(shape: [37], values: expectedGate), tolerance: 3e-6)
     }
 
+    /// One query block (19 tokens) and several, with a partial last block (2·128 + 9 tokens).
     func testAttentionAgainstNaive() {
-        let (batch, tokens, heads, headDim) = (2, 19, 3, 8)
-        let qkv = random(batch * tokens * 3 * heads * headDim, seed: 12, scale: 2)
-        var out = [Float](repeating: .nan, count: batch * tokens * heads * headDim)
-        MatrixKernels.attention(qkv: qkv, batch: batch, tokens: tokens, heads: heads, headDim: headDim, into: &out, context: context)
-        let expected = NaiveKernels.attention(qkv, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
-        let shape = [batch * tokens, heads * headDim]
-        assertClose(Tensor(shape: shape, values: out), Tensor(shape: shape, values: expected), tolerance: 1e-5)
+        for (batch, tokens, heads, headDim) in [(2, 19, 3, 8), (1, 2 * MatrixKernels.attentionQueryBlock + 9, 2, 8)] {
+            let qkv = random(batch * tokens * 3 * heads * headDim, seed: 12, scale: 2)
+            var out = [Float](repeating: .nan, count: batch * tokens * heads * headDim)
+            MatrixKernels.attention(qkv: qkv, batch: batch, tokens: tokens, heads: heads, headDim: headDim, into: &out, context: context)
+            let expected = NaiveKernels.attention(qkv, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+            let shape = [batch * tokens, heads * headDim]
+            assertClose(Tensor(shape: shape, values: out), Tensor(shape: shape, values: expected), tolerance: 1e-5, "\(tokens) tokens")
+        }
     }
 
     func testPatchifyOrdersPatchesLikeConvWeights() {
