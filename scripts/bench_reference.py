@@ -41,9 +41,8 @@ Debian's torch 1.13 lives only in ``/usr/bin/python3``; onnxruntime only in the 
 with ``--ort-python`` (default ``python3``). The official DINOv2 code is never copied into the
 project: export it and pass its path (or set ``DINOV2_SRC``)::
 
-    rm -rf /tmp/dinov2-b48308a && mkdir -p /tmp/dinov2-b48308a
-    git -C /work/.mirror/facebookresearch+dinov2/repo archive b48308a \\
-        | tar -x -C /tmp/dinov2-b48308a
+    git clone https://github.com/facebookresearch/dinov2 /tmp/dinov2-src
+    git -C /tmp/dinov2-src archive b48308a | (mkdir -p /tmp/dinov2-b48308a && tar -x -C /tmp/dinov2-b48308a)
     make release    # only if .build/release/radprobe is missing
     /usr/bin/python3 scripts/bench_reference.py --dinov2-src /tmp/dinov2-b48308a \\
         --models s b --sizes 224 448 --batches 1 32 --repeats 3 --threads 2 --markdown

@@ -11,9 +11,8 @@ How to run
 The official code is never copied into this project. Export the reference
 commit of facebookresearch/dinov2 somewhere and point the script at it::
 
-    rm -rf /tmp/dinov2-b48308a && mkdir -p /tmp/dinov2-b48308a
-    git -C /work/.mirror/facebookresearch+dinov2/repo archive b48308a \\
-        | tar -x -C /tmp/dinov2-b48308a
+    git clone https://github.com/facebookresearch/dinov2 /tmp/dinov2-src
+    git -C /tmp/dinov2-src archive b48308a | (mkdir -p /tmp/dinov2-b48308a && tar -x -C /tmp/dinov2-b48308a)
     /usr/bin/python3 scripts/make_dinov2_fixtures.py /tmp/dinov2-b48308a
     # or: DINOV2_SRC=/tmp/dinov2-b48308a /usr/bin/python3 scripts/make_dinov2_fixtures.py
 

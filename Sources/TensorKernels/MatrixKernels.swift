@@ -18,6 +18,21 @@ public enum MatrixKernels {
         }
     }
 
+    /// Batched products `C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i]` for `i` in `0..<batch`, each
+    /// matrix `strideA`/`strideB`/`strideC` elements after the previous one (row-major, as `BLAS.gemm`);
+    /// the batch is spread over the workers.
+    public static func batchedGEMM(
+        batch: Int, transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, strideA: Int,
+        b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int, context: ComputeContext
+    ) {
+        context.parallelFor(batch) { i in
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: ldc)
+        }
+    }
+
     /// Query rows handled together in `attention`: their score block `[rows, tokens]` stays in cache
     /// between the two matrix products and the softmax.
     public static let attentionQueryBlock = 128

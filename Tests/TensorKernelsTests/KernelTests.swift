@@ -30,6 +30,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testBatchedGEMMWithTransposes() {
+        let (batch, m, n, k) = (3, 7, 5, 6)
+        for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = random(batch * m * k, seed: 20), b = random(batch * k * n, seed: 21)
+            var c = random(batch * m * n, seed: 22)
+            let before = c
+            MatrixKernels.batchedGEMM(batch: batch, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                      a: a, lda: transposeA ? m : k, strideA: m * k, b: b, ldb: transposeB ? k : n, strideB: k * n,
+                                      beta: 2, c: &c, ldc: n, strideC: m * n, context: context)
+            for i in 0..<batch {
+                let product = NaiveKernels.gemm(Array(a[i * m * k..<(i + 1) * m * k]), Array(b[i * k * n..<(i + 1) * k * n]),
+                                                m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+                let expected = (0..<(m * n)).map { 0.5 * product[$0] + 2 * before[i * m * n + $0] }
+                assertClose(Tensor(shape: [m, n], values: Array(c[i * m * n..<(i + 1) * m * n])), Tensor(shape: [m, n], values: expected),
+                            tolerance: 1e-5, "item \(i), A^T \(transposeA), B^T \(transposeB)")
+            }
+        }
+    }
+
     func testLinearWithBiasSplitOverThreads() {
         let (rows, inFeatures, outFeatures) = (203, 48, 40)
         let x = random(rows * inFeatures, seed: 3), w = random(outFeatures * inFeatures, seed: 4), bias = random(outFeatures, seed: 5)
