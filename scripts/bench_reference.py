@@ -55,7 +55,6 @@ the other, so background load skews the ratios.
 """
 
 import argparse
-import ctypes
 import json
 import os
 import platform
@@ -364,18 +363,6 @@ def cpu_model():
         return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown")
 
 
-def openblas_of(binary):
-    """``openblas_get_config()`` of the OpenBLAS that ``binary`` links (read once every benchmark has run)."""
-    try:
-        ldd = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True).stdout
-        path = re.search(r"libopenblas\S*\s+=>\s+(\S+)", ldd).group(1)
-        library = ctypes.CDLL(path)
-        library.openblas_get_config.restype = ctypes.c_char_p
-        return library.openblas_get_config().decode()
-    except (OSError, AttributeError):
-        return "unknown"
-
-
 def version_of(binary):
     done = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, text=True)
     return done.stdout.strip() or "unknown"
@@ -384,7 +371,8 @@ def version_of(binary):
 def markdown_report(args, results, rows):
     torch_info = info_of(results["torch_default"]) or info_of(results["torch_passive"]) or info_of(results["ort"])
     ort_info = next((r for r in results["ort"] if r.get("kind") == "info" and "onnxruntime" in r), {})
-    sgemm = next((r["gflops"] for r in results["radprobe"] if r.get("kind") == "sgemm"), None)
+    sgemm_record = next((r for r in results["radprobe"] if r.get("kind") == "sgemm"), {})
+    sgemm = sgemm_record.get("gflops")
     blas = ", ".join(os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p)
                      for p in torch_info.get("blas", []))
     torch_text = f"PyTorch {torch_info['torch']}" if "torch" in torch_info else "PyTorch not run"
@@ -396,7 +384,7 @@ def markdown_report(args, results, rows):
     return "\n".join([
         f"- CPU: {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; "
         f"{args.threads} threads for every engine",
-        f"- RadProbe {version_of(args.radprobe)} ({openblas_of(args.radprobe)}{sgemm_text}); {torch_text}; "
+        f"- RadProbe {version_of(args.radprobe)} ({sgemm_record.get('backend', 'unknown GEMM')}{sgemm_text}); {torch_text}; "
         f"{ort_text}; DINOv2 code {DINOV2_COMMIT[:7]}",
         f"- Median of {args.repeats} timed run{'' if args.repeats == 1 else 's'} after one warm-up; random weights; final-norm tokens; "
         f"PyTorch with the default and with `OMP_WAIT_POLICY=passive`; onnxruntime on the graph exported "

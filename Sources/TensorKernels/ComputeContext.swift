@@ -1,5 +1,5 @@
-import Dispatch
 import CBLAS
+import Dispatch
 
 /// How much of the machine a computation may use. Passed to every kernel and forward pass; there is
 /// no global thread setting. RadProbe keeps a single pool: BLAS runs single-threaded inside work
@@ -15,6 +15,18 @@ public struct ComputeContext: Sendable {
         precondition(threads >= 1, "threads must be at least 1")
         self.threads = threads
         BLAS.useSingleThreadedCalls()
+        Self.keepLargeBuffersInTheHeap()
+    }
+
+    /// Activation tensors of tens of MB are allocated and freed for every block. By default glibc maps
+    /// each from the kernel and unmaps it on free, so every forward pass faults in fresh zeroed pages;
+    /// keeping them in the heap lets the next block reuse the same memory (measured: ~5 % of a ViT-S
+    /// forward). Process-wide and idempotent; glibc only.
+    static func keepLargeBuffersInTheHeap() {
+        #if canImport(Glibc)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
+        #endif
     }
 
     /// Splits `0..<count` into at most `threads` contiguous ranges of at least `minimumChunk` items
@@ -44,3 +56,9 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+#if canImport(Glibc)
+/// glibc's `mallopt` (declared in `<malloc.h>`, which the Glibc module does not export).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

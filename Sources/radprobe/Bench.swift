@@ -37,8 +37,8 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let context = compute.context
         let peak = Self.sgemmGFLOPs(context: context, repeats: repeats)
-        emit(["kind": "sgemm", "shape": "4096x1536x384 (rows split over threads)", "gflops": peak, "threads": context.threads],
-             text: String(format: "SGEMM (BLAS, %d threads): %.1f GFLOP/s", context.threads, peak))
+        emit(["kind": "sgemm", "shape": "4096x1536x384 (rows split over threads)", "gflops": peak, "threads": context.threads, "backend": BLAS.backend],
+             text: String(format: "SGEMM (%@, %d threads): %.1f GFLOP/s", BLAS.backend, context.threads, peak))
         if !json { emit([:], text: "model      size  batch   images/s   GFLOP/s   % of SGEMM   peak RSS MiB") }
         for size in models {
             let configuration = VisionTransformerConfiguration.dinov2(size)
