@@ -17,14 +17,22 @@ public struct Attention: ParameterContainer, Sendable {
 
     public func callAsFunction(_ x: Tensor, context: ComputeContext) -> Tensor {
         let (batch, tokens, width) = (x.shape[0], x.shape[1], x.shape[2])
-        let fused = qkv(x, context: context) // [B, N, 3D]
-        let mixed = Tensor(uninitializedShape: [batch, tokens, width]) { out in
-            fused.withUnsafeBufferPointer { q in
-                MatrixKernels.attention(qkv: q.baseAddress!, batch: batch, tokens: tokens, heads: heads,
-                                        headDim: width / heads, into: out.baseAddress!, context: context)
-            }
+        return Tensor(uninitializedShape: [batch, tokens, width]) { out in
+            x.withUnsafeBufferPointer { apply($0.baseAddress!, batch: batch, tokens: tokens, into: out.baseAddress!, context: context) }
         }
-        return proj(mixed, context: context)
+    }
+
+    /// `input` `[batch·tokens, D]` → `output` `[batch·tokens, D]` (single-threaded unless a context is given).
+    public func apply(_ input: UnsafePointer<Float>, batch: Int, tokens: Int, into output: UnsafeMutablePointer<Float>,
+                      context: ComputeContext = .serial) {
+        let rows = batch * tokens, width = proj.outFeatures
+        let fused = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * width) // [B·N, 3D]
+        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: rows * width) // [B·N, D]
+        defer { fused.deallocate(); mixed.deallocate() }
+        qkv.apply(input, rows: rows, into: fused, context: context)
+        MatrixKernels.attention(qkv: fused, batch: batch, tokens: tokens, heads: heads, headDim: width / heads,
+                                into: mixed, context: context)
+        proj.apply(mixed, rows: rows, into: output, context: context)
     }
 
     public mutating func visitParameters<V: ParameterVisitor>(_ visitor: inout V, scope: ParameterScope) {

@@ -29,22 +29,42 @@ public struct TransformerBlock: ParameterContainer, Sendable {
     /// the residual updates write in place instead of copying.
     public func callAsFunction(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
-        let attended = attention(norm1(x, context: context), context: context)
-        let width = x.shape[x.rank - 1], rows = x.count / width
+        let (batch, tokensPerImage, width) = (x.shape[0], x.shape[1], x.shape[2])
+        let rows = batch * tokensPerImage
         x.withUnsafeMutableBufferPointer { buffer in
             let tokens = buffer.baseAddress!
-            attended.withUnsafeBufferPointer { update in
-                let source = update.baseAddress!
-                context.parallelRanges(rows, minimumChunk: 16) { range in
-                    RowKernels.addScaled(tokens + range.lowerBound * width, source + range.lowerBound * width,
-                                         rows: range.count, width: width, gamma: layerScale1?.storage.pointer)
+            if batch >= context.threads {
+                // Whole images per worker: the image's normed tokens, QKV and mixed heads stay in cache.
+                context.parallelRanges(batch) { images in
+                    attentionResidual(tokens + images.lowerBound * tokensPerImage * width, batch: images.count,
+                                      tokens: tokensPerImage, width: width, context: .serial)
                 }
+            } else {
+                attentionResidual(tokens, batch: batch, tokens: tokensPerImage, width: width, context: context)
             }
             context.parallelRanges(rows, minimumChunk: 16) { range in
                 feedForwardResidual(tokens, rows: range, width: width)
             }
         }
         return x
+    }
+
+    /// `x += ls1 ⊙ attn(norm1(x))` for `batch` images of `tokens` rows, one image at a time when serial.
+    func attentionResidual(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, width: Int, context: ComputeContext) {
+        let imagesPerStep = context.threads == 1 ? 1 : batch
+        let rows = imagesPerStep * tokens
+        let normed = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        let attended = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        defer { normed.deallocate(); attended.deallocate() }
+        for first in stride(from: 0, to: batch, by: imagesPerStep) {
+            let images = x + first * tokens * width
+            norm1.apply(images, rows: rows, into: normed, context: context)
+            attention.apply(normed, batch: imagesPerStep, tokens: tokens, into: attended, context: context)
+            context.parallelRanges(rows, minimumChunk: 16) { range in
+                RowKernels.addScaled(images + range.lowerBound * width, attended + range.lowerBound * width,
+                                     rows: range.count, width: width, gamma: layerScale1?.storage.pointer)
+            }
+        }
     }
 
     /// `x += ls2 ⊙ ffn(norm2(x))` for `rows`, a block of `feedForwardRowBlock` rows at a time.

@@ -70,14 +70,6 @@ public enum RowKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// Adds `bias[width]` to every row.
-    public static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>) {
-        for row in 0..<rows {
-            let values = x + row * width
-            for j in 0..<width { values[j] += bias[j] }
-        }
-    }
-
     /// Residual update with optional LayerScale: `x[r, j] += gamma[j] · update[r, j]` (gamma = 1 when nil).
     public static func addScaled(_ x: UnsafeMutablePointer<Float>, _ update: UnsafePointer<Float>, rows: Int, width: Int, gamma: UnsafePointer<Float>?) {
         for row in 0..<rows {
