@@ -21,7 +21,10 @@ weights), in
    output on a batch of 1 (the export is traced at batch 2, so this also checks the batch axis).
 
 PyTorch and onnxruntime are timed like ``radprobe bench``: one warm-up run at the timed shape,
-then the median of ``--repeats`` runs. Every process gets ``OMP_NUM_THREADS`` and
+then the median of ``--repeats`` runs. With ``--rounds N`` every engine is measured N times, the
+rounds interleaved (RadProbe, PyTorch, onnxruntime, RadProbe, ...), and each shape reports the
+median round: the speed of a shared machine drifts over minutes, and interleaving spreads the drift
+over all engines. Every process gets ``OMP_NUM_THREADS`` and
 ``OPENBLAS_NUM_THREADS`` = ``--threads`` (Debian's torch does its matrix products through
 OpenBLAS), and PyTorch also ``torch.set_num_threads(--threads)``.
 
@@ -310,10 +313,38 @@ def run_radprobe(args):
     return records
 
 
-def run_ort(args):
+def median_of_rounds(rounds):
+    """One record list from several rounds: per shape, the round with the median images/s."""
+    if not rounds:
+        return []
+    groups = {}
+    for records in rounds:
+        for shape, record in by_shape(records).items():
+            groups.setdefault(shape, []).append(record)
+    merged = [r for r in rounds[0] if r.get("kind") != "vit"]
+    for records in groups.values():
+        records.sort(key=lambda r: r["images_per_s"])
+        merged.append(records[len(records) // 2])
+    return merged
+
+
+def measure(args):
+    """Every engine once per round, rounds interleaved so that drift of the machine's speed over the
+    run affects all engines alike; per shape, the median over rounds."""
+    rounds = {"radprobe": [], "torch_default": [], "torch_passive": [], "ort": []}
     with tempfile.TemporaryDirectory(prefix="radprobe-bench-onnx-") as onnx_dir:
-        exported = run_worker(args, sys.executable, "export", onnx_dir=onnx_dir)
-        return exported + run_worker(args, args.ort_python, "ort", onnx_dir=onnx_dir)
+        exported = [] if args.skip_ort else run_worker(args, sys.executable, "export", onnx_dir=onnx_dir)
+        for number in range(args.rounds):
+            log(f"round {number + 1} of {args.rounds}")
+            rounds["radprobe"].append(run_radprobe(args))
+            if not args.skip_torch:
+                rounds["torch_default"].append(run_worker(args, sys.executable, "torch"))
+                rounds["torch_passive"].append(run_worker(args, sys.executable, "torch", wait_policy="passive"))
+            if not args.skip_ort:
+                rounds["ort"].append(run_worker(args, args.ort_python, "ort", onnx_dir=onnx_dir))
+    results = {engine: median_of_rounds(records) for engine, records in rounds.items()}
+    results["ort"] = exported + results["ort"]
+    return results
 
 
 def ratio(numerator, denominator):
@@ -386,7 +417,8 @@ def markdown_report(args, results, rows):
         f"{args.threads} threads for every engine",
         f"- RadProbe {version_of(args.radprobe)} ({sgemm_record.get('backend', 'unknown GEMM')}{sgemm_text}); {torch_text}; "
         f"{ort_text}; DINOv2 code {DINOV2_COMMIT[:7]}",
-        f"- Median of {args.repeats} timed run{'' if args.repeats == 1 else 's'} after one warm-up; random weights; final-norm tokens; "
+        f"- Median of {args.repeats} timed run{'' if args.repeats == 1 else 's'} after one warm-up"
+        f"{f', median over {args.rounds} interleaved rounds' if args.rounds > 1 else ''}; random weights; final-norm tokens; "
         f"PyTorch with the default and with `OMP_WAIT_POLICY=passive`; onnxruntime on the graph exported "
         f"by torch.onnx (opset {ONNX_OPSET}), all graph optimisations",
         f"- Command: `{command}`",
@@ -401,6 +433,8 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", nargs="+", type=int, default=[224, 448])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 32])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per shape (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every engine this many times, interleaved; report the median round per shape")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--radprobe", default=os.path.join(ROOT, ".build", "release", "radprobe"))
     parser.add_argument("--dinov2-src", default=os.environ.get("DINOV2_SRC"),
@@ -414,8 +448,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if any(s <= 0 or s % PATCH for s in args.sizes):
         parser.error(f"sizes must be positive multiples of {PATCH}")
-    if args.repeats < 1 or args.threads < 1 or any(b < 1 for b in args.batches):
-        parser.error("--repeats, --threads and --batches must be at least 1")
+    if args.repeats < 1 or args.rounds < 1 or args.threads < 1 or any(b < 1 for b in args.batches):
+        parser.error("--repeats, --rounds, --threads and --batches must be at least 1")
     needs_dinov2 = args.worker in ("torch", "export") or (not args.worker and not (args.skip_torch and args.skip_ort))
     if needs_dinov2 and not (args.dinov2_src and os.path.isfile(
             os.path.join(args.dinov2_src, "dinov2", "models", "vision_transformer.py"))):
@@ -432,12 +466,7 @@ def main():
     if args.worker:
         WORKERS[args.worker](args)
         return
-    results = {"radprobe": run_radprobe(args), "torch_default": [], "torch_passive": [], "ort": []}
-    if not args.skip_torch:
-        results["torch_default"] = run_worker(args, sys.executable, "torch")
-        results["torch_passive"] = run_worker(args, sys.executable, "torch", wait_policy="passive")
-    if not args.skip_ort:
-        results["ort"] = run_ort(args)
+    results = measure(args)
     rows = table_rows(args, results)
     print(markdown_report(args, results, rows) if args.markdown else text_table(rows))
 
