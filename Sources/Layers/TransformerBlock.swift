@@ -27,43 +27,49 @@ public struct TransformerBlock: ParameterContainer, Sendable {
 
     /// Takes the tokens by value: when the caller hands over its only reference (`block(consume x, …)`),
     /// the residual updates write in place instead of copying.
+    ///
+    /// With at least one image per worker, each worker runs the whole block on whole images, so an
+    /// image's intermediate tensors stay in its core's cache. Smaller batches are spread inside the
+    /// block in three parallel steps: norm1 → QKV by rows; attention by heads and query blocks; and
+    /// proj → residual → norm2 → feed-forward → residual by rows.
     public func callAsFunction(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
         let (batch, tokensPerImage, width) = (x.shape[0], x.shape[1], x.shape[2])
-        let rows = batch * tokensPerImage
         x.withUnsafeMutableBufferPointer { buffer in
             let tokens = buffer.baseAddress!
             if batch >= context.threads {
-                // Whole images per worker: the image's normed tokens, QKV and mixed heads stay in cache.
                 context.parallelRanges(batch) { images in
-                    attentionResidual(tokens + images.lowerBound * tokensPerImage * width, batch: images.count,
-                                      tokens: tokensPerImage, width: width, context: .serial)
+                    for image in images {
+                        apply(tokens + image * tokensPerImage * width, batch: 1, tokens: tokensPerImage, width: width, context: .serial)
+                    }
                 }
             } else {
-                attentionResidual(tokens, batch: batch, tokens: tokensPerImage, width: width, context: context)
-            }
-            context.parallelRanges(rows, minimumChunk: 16) { range in
-                feedForwardResidual(tokens, rows: range, width: width)
+                apply(tokens, batch: batch, tokens: tokensPerImage, width: width, context: context)
             }
         }
         return x
     }
 
-    /// `x += ls1 ⊙ attn(norm1(x))` for `batch` images of `tokens` rows, one image at a time when serial.
-    func attentionResidual(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, width: Int, context: ComputeContext) {
-        let imagesPerStep = context.threads == 1 ? 1 : batch
-        let rows = imagesPerStep * tokens
-        let normed = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-        let attended = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-        defer { normed.deallocate(); attended.deallocate() }
-        for first in stride(from: 0, to: batch, by: imagesPerStep) {
-            let images = x + first * tokens * width
-            norm1.apply(images, rows: rows, into: normed, context: context)
-            attention.apply(normed, batch: imagesPerStep, tokens: tokens, into: attended, context: context)
-            context.parallelRanges(rows, minimumChunk: 16) { range in
-                RowKernels.addScaled(images + range.lowerBound * width, attended + range.lowerBound * width,
-                                     rows: range.count, width: width, gamma: layerScale1?.storage.pointer)
-            }
+    /// The block on `batch` images of `tokens` rows at `x`, in place.
+    func apply(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens: Int, width: Int, context: ComputeContext) {
+        let rows = batch * tokens
+        let fused = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * width) // [rows, 3D]
+        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: rows * width) // [rows, D]
+        defer { fused.deallocate(); mixed.deallocate() }
+        context.parallelRanges(rows, minimumChunk: 16) { range in
+            let normed = UnsafeMutablePointer<Float>.allocate(capacity: range.count * width)
+            defer { normed.deallocate() }
+            norm1.apply(x + range.lowerBound * width, rows: range.count, into: normed)
+            attention.qkv.apply(normed, rows: range.count, into: fused + range.lowerBound * 3 * width)
+        }
+        attention.mixHeads(fused, batch: batch, tokens: tokens, into: mixed, context: context)
+        context.parallelRanges(rows, minimumChunk: 16) { range in
+            let projected = UnsafeMutablePointer<Float>.allocate(capacity: range.count * width)
+            defer { projected.deallocate() }
+            attention.proj.apply(mixed + range.lowerBound * width, rows: range.count, into: projected)
+            RowKernels.addScaled(x + range.lowerBound * width, projected, rows: range.count, width: width,
+                                 gamma: layerScale1?.storage.pointer)
+            feedForwardResidual(x, rows: range, width: width)
         }
     }
 
