@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport"),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
         .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints"]),
     ]

@@ -229,13 +229,13 @@ public enum ONNXCheckpoint {
             case 1: try decoder.readRepeatedVarints(field, "dims", into: &dims)
             case 2: dataType = Int64(Int32(truncatingIfNeeded: try decoder.readVarintField(field, "data_type")))
             case 3: _ = try decoder.readMessage(field, "segment"); hasSegment = true
-            case 4: try decoder.readRepeatedFixed32(field, "float_data", into: &floatData)
+            case 4: try decoder.readRepeatedFixed(field, "float_data", into: &floatData)
             case 5: try decoder.readRepeatedVarints(field, "int32_data", into: &int32Data)
             case 6: _ = try decoder.readMessage(field, "string_data"); otherTypedField = "string_data"
             case 7: try decoder.readRepeatedVarints(field, "int64_data", into: &int64Data)
             case 8: name = try decoder.readString(field, "name")
             case 9: rawData = try decoder.readMessage(field, "raw_data")
-            case 10: try decoder.readRepeatedFixed64(field, "double_data", into: &doubleData)
+            case 10: try decoder.readRepeatedFixed(field, "double_data", into: &doubleData)
             case 11:
                 var ignored: [UInt64] = []
                 try decoder.readRepeatedVarints(field, "uint64_data", into: &ignored)

@@ -121,18 +121,17 @@ struct ProtobufDecoder {
     }
 
     /// A little-endian 32-bit value.
-    mutating func readFixed32() throws -> UInt32 {
-        guard end - position >= 4, let base else { throw error("truncated fixed32 value") }
-        let value = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt32.self))
-        position += 4
-        return value
-    }
+    mutating func readFixed32() throws -> UInt32 { try readFixed() }
 
     /// A little-endian 64-bit value.
-    mutating func readFixed64() throws -> UInt64 {
-        guard end - position >= 8, let base else { throw error("truncated fixed64 value") }
-        let value = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
-        position += 8
+    mutating func readFixed64() throws -> UInt64 { try readFixed() }
+
+    /// A little-endian fixed-width value (fixed32 or fixed64).
+    mutating func readFixed<Value: FixedWidthInteger>() throws -> Value {
+        let size = MemoryLayout<Value>.size
+        guard end - position >= size, let base else { throw error("truncated fixed\(size * 8) value") }
+        let value = Value(littleEndian: base.loadUnaligned(fromByteOffset: position, as: Value.self))
+        position += size
         return value
     }
 
@@ -210,39 +209,23 @@ struct ProtobufDecoder {
         }
     }
 
-    /// Appends the values of a repeated fixed32 field (float), packed or not.
-    mutating func readRepeatedFixed32(_ field: ProtobufField, _ fieldName: String, into values: inout [UInt32]) throws {
+    /// Appends the values of a repeated fixed32 (float) or fixed64 (double) field, packed or not.
+    mutating func readRepeatedFixed<Value: FixedWidthInteger>(_ field: ProtobufField, _ fieldName: String, into values: inout [Value]) throws {
+        let size = MemoryLayout<Value>.size
+        let wireType: ProtobufWireType = size == 4 ? .fixed32 : .fixed64
         switch field.wireType {
-        case .fixed32:
-            values.append(try readFixed32())
+        case wireType:
+            values.append(try readFixed())
         case .lengthDelimited:
             let range = try readLengthDelimited(field: field, name: fieldName)
-            guard range.count % 4 == 0 else {
-                throw error("packed field \(field.number) (\(fieldName)) has \(range.count) bytes, not a multiple of 4", at: field.offset)
+            guard range.count % size == 0 else {
+                throw error("packed field \(field.number) (\(fieldName)) has \(range.count) bytes, not a multiple of \(size)", at: field.offset)
             }
             var packed = subdecoder(range, context: context)
-            values.reserveCapacity(values.count + range.count / 4)
-            while !packed.isAtEnd { values.append(try packed.readFixed32()) }
+            values.reserveCapacity(values.count + range.count / size)
+            while !packed.isAtEnd { values.append(try packed.readFixed()) }
         default:
-            try require(field, .fixed32, fieldName)
-        }
-    }
-
-    /// Appends the values of a repeated fixed64 field (double), packed or not.
-    mutating func readRepeatedFixed64(_ field: ProtobufField, _ fieldName: String, into values: inout [UInt64]) throws {
-        switch field.wireType {
-        case .fixed64:
-            values.append(try readFixed64())
-        case .lengthDelimited:
-            let range = try readLengthDelimited(field: field, name: fieldName)
-            guard range.count % 8 == 0 else {
-                throw error("packed field \(field.number) (\(fieldName)) has \(range.count) bytes, not a multiple of 8", at: field.offset)
-            }
-            var packed = subdecoder(range, context: context)
-            values.reserveCapacity(values.count + range.count / 8)
-            while !packed.isAtEnd { values.append(try packed.readFixed64()) }
-        default:
-            try require(field, .fixed64, fieldName)
+            try require(field, wireType, fieldName)
         }
     }
 

@@ -21,9 +21,11 @@ public struct TransformerBlock: ParameterContainer, Sendable {
         layerScale2 = layerScale ? Tensor(shape: [width], repeating: 1) : nil
     }
 
-    /// Rows of tokens the feed-forward half processes at a time per worker: its hidden activations
-    /// (`rows × 4D` floats) then stay in the core's cache between the two matrix products.
-    public static let feedForwardRowBlock = 128
+    /// Most rows of tokens the feed-forward half processes at a time per worker: its hidden activations
+    /// (`rows × 4D` floats, a few MB) then stay in cache between the two matrix products. A worker's rows
+    /// are cut into equal blocks of at most this many; fewer, larger blocks mean the GEMM repacks the
+    /// weights less often (measured: 640 beat 128 by 6–10 % on ViT-S/B, a whole 224² image in one block).
+    public static let feedForwardRowBlock = 640
 
     /// Takes the tokens by value: when the caller hands over its only reference (`block(consume x, …)`),
     /// the residual updates write in place instead of copying.
@@ -73,14 +75,15 @@ public struct TransformerBlock: ParameterContainer, Sendable {
         }
     }
 
-    /// `x += ls2 ⊙ ffn(norm2(x))` for `rows`, a block of `feedForwardRowBlock` rows at a time.
+    /// `x += ls2 ⊙ ffn(norm2(x))` for `rows`, in equal blocks of at most `feedForwardRowBlock` rows.
     func feedForwardResidual(_ tokens: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int) {
-        let block = Self.feedForwardRowBlock
+        let blocks = (rows.count + Self.feedForwardRowBlock - 1) / Self.feedForwardRowBlock
+        let block = (rows.count + blocks - 1) / max(blocks, 1)
         let normed = UnsafeMutablePointer<Float>.allocate(capacity: block * width)
         let output = UnsafeMutablePointer<Float>.allocate(capacity: block * width)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * feedForward.scratchWidth)
         defer { normed.deallocate(); output.deallocate(); scratch.deallocate() }
-        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: block) {
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: max(block, 1)) {
             let count = min(block, rows.upperBound - start)
             let rowsStart = tokens + start * width
             norm2.apply(rowsStart, rows: count, into: normed)

@@ -1,4 +1,5 @@
 import Checkpoints
+import Layers
 import Models
 import TensorCore
 import TensorKernels
@@ -17,7 +18,9 @@ final class DINOv2ParityTests: XCTestCase {
     /// 1e-5 at 224 (the bound), 1e-4 elsewhere.
     func tolerance(_ caseName: String) -> Float { caseName == "224" ? 1e-5 : 1e-4 }
 
-    func checkCase(_ model: VisionTransformer, model name: String, case caseName: String, layers: Bool = true) throws {
+    func checkCase(_ model: VisionTransformer, model name: String, case caseName: String, layers: Bool = true,
+                   context: ComputeContext? = nil) throws {
+        let context = context ?? self.context
         let directory = "dinov2/\(name)/\(caseName)/"
         let input = try Fixtures.array(directory + "input.npy")
         let features = try model.features(input, context: context)
@@ -63,6 +66,14 @@ final class DINOv2ParityTests: XCTestCase {
         XCTAssertEqual(model.configuration.interpolation, .antialiasedSize)
         XCTAssertEqual(model.configuration.feedForward, .swiGLU(hidden: 344))
         try checkAllCases(model, model: "reg4_swiglu")
+    }
+
+    /// One worker: the whole-image path, with the 1025 tokens of a 448² image in two feed-forward row blocks.
+    func testSingleWorkerWholeImagePath() throws {
+        XCTAssertGreaterThan(1025, TransformerBlock.feedForwardRowBlock)
+        try checkCase(try loadModel("dinov2/plain/model.pth"), model: "plain", case: "448", layers: false, context: ComputeContext(threads: 1))
+        try checkCase(try loadModel("dinov2/reg4_swiglu/model.safetensors"), model: "reg4_swiglu", case: "448", layers: false,
+                      context: ComputeContext(threads: 1))
     }
 
     func testRegistersSwiGLUModelFromHuggingFaceNames() throws {
