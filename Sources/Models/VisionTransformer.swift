@@ -52,26 +52,34 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         public let description: String
     }
 
+    /// One forward pass: the final features and, for `layers` (ascending block indices), those blocks'
+    /// outputs with the final norm when `normedLayers` (as `get_intermediate_layers`).
+    public func forward(_ images: Tensor, layers blockIndices: [Int] = [], normedLayers: Bool = true,
+                        context: ComputeContext) throws -> (features: Features, layers: [Layer]) {
+        for index in blockIndices where index < 0 || index >= blocks.count {
+            throw InputError(description: "block index \(index) is out of range: the model has \(blocks.count) blocks (0…\(blocks.count - 1))")
+        }
+        let (final, captured) = try run(images, capture: Set(blockIndices), context: context)
+        let normed = norm(final, context: context)
+        let features = Features(cls: tokens(normed, 0..<1).reshaped([normed.shape[0], configuration.width]),
+                                registers: configuration.registers > 0 ? tokens(normed, 1..<1 + configuration.registers) : nil,
+                                patches: tokens(normed, 1 + configuration.registers..<normed.shape[1]))
+        let layers = blockIndices.map { index in
+            let output = normedLayers ? norm(captured[index]!, context: context) : captured[index]!
+            return Layer(block: index, cls: tokens(output, 0..<1).reshaped([output.shape[0], configuration.width]),
+                         patches: tokens(output, 1 + configuration.registers..<output.shape[1]))
+        }
+        return (features, layers)
+    }
+
     /// `forward_features`: normed CLS, register and patch tokens of the last block.
     public func features(_ images: Tensor, context: ComputeContext) throws -> Features {
-        let (final, _) = try run(images, capture: [], context: context)
-        let normed = norm(final, context: context)
-        return Features(cls: tokens(normed, 0..<1).reshaped([normed.shape[0], configuration.width]),
-                        registers: configuration.registers > 0 ? tokens(normed, 1..<1 + configuration.registers) : nil,
-                        patches: tokens(normed, 1 + configuration.registers..<normed.shape[1]))
+        try forward(images, context: context).features
     }
 
     /// `get_intermediate_layers`: the outputs of `blockIndices` (ascending), with the final norm when `normed`.
     public func intermediateLayers(_ images: Tensor, blockIndices: [Int], normed: Bool, context: ComputeContext) throws -> [Layer] {
-        for index in blockIndices where index < 0 || index >= blocks.count {
-            throw InputError(description: "block index \(index) is out of range: the model has \(blocks.count) blocks (0…\(blocks.count - 1))")
-        }
-        let (_, captured) = try run(images, capture: Set(blockIndices), context: context)
-        return blockIndices.map { index in
-            let output = normed ? norm(captured[index]!, context: context) : captured[index]!
-            return Layer(block: index, cls: tokens(output, 0..<1).reshaped([output.shape[0], configuration.width]),
-                         patches: tokens(output, 1 + configuration.registers..<output.shape[1]))
-        }
+        try forward(images, layers: blockIndices, normedLayers: normed, context: context).layers
     }
 
     /// The indices of the last `n` blocks.

@@ -75,12 +75,11 @@ struct Embed: AsyncParsableCommand {
         for start in stride(from: 0, to: batch, by: batchSize) {
             let chunk = input.slice(outer: start..<min(start + batchSize, batch))
             try CommandFailure.wrap {
-                if let layers {
-                    let outputs = try model.intermediateLayers(chunk, blockIndices: model.lastBlocks(layers), normed: !noNorm, context: context)
+                let (features, outputs) = try model.forward(chunk, layers: model.lastBlocks(layers ?? 0), normedLayers: !noNorm, context: context)
+                if layers != nil {
                     layerCLS.append(outputs.map(\.cls))
                     layerPatches.append(outputs.map(\.patches))
                 }
-                let features = try model.features(chunk, context: context)
                 cls.append(features.cls)
                 patches.append(features.patches)
                 if let r = features.registers { registers.append(r) }
