@@ -60,16 +60,19 @@ public struct VisionTransformer: ParameterContainer, Sendable {
             throw InputError(description: "block index \(index) is out of range: the model has \(blocks.count) blocks (0…\(blocks.count - 1))")
         }
         let (final, captured) = try run(images, capture: Set(blockIndices), context: context)
-        let normed = norm(final, context: context)
-        let features = Features(cls: tokens(normed, 0..<1).reshaped([normed.shape[0], configuration.width]),
-                                registers: configuration.registers > 0 ? tokens(normed, 1..<1 + configuration.registers) : nil,
-                                patches: tokens(normed, 1 + configuration.registers..<normed.shape[1]))
         let layers = blockIndices.map { index in
-            let output = normedLayers ? norm(captured[index]!, context: context) : captured[index]!
-            return Layer(block: index, cls: tokens(output, 0..<1).reshaped([output.shape[0], configuration.width]),
-                         patches: tokens(output, 1 + configuration.registers..<output.shape[1]))
+            let output = split(normedLayers ? norm(captured[index]!, context: context) : captured[index]!)
+            return Layer(block: index, cls: output.cls, patches: output.patches)
         }
-        return (features, layers)
+        return (split(norm(final, context: context)), layers)
+    }
+
+    /// CLS `[B, D]`, registers `[B, R, D]` (nil without registers) and patches `[B, N, D]` of tokens `[B, 1 + R + N, D]`.
+    func split(_ x: Tensor) -> Features {
+        let r = configuration.registers
+        return Features(cls: tokens(x, 0..<1).reshaped([x.shape[0], configuration.width]),
+                        registers: r > 0 ? tokens(x, 1..<1 + r) : nil,
+                        patches: tokens(x, 1 + r..<x.shape[1]))
     }
 
     /// `forward_features`: normed CLS, register and patch tokens of the last block.
