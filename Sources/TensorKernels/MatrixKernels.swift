@@ -33,15 +33,16 @@ public enum MatrixKernels {
         }
     }
 
-    /// Query rows handled together in `attention`: their score block `[rows, tokens]` stays in cache
-    /// between the two matrix products and the softmax.
+    /// Most query rows handled together in `attention` (the tokens are cut into equal blocks of at most
+    /// this many): their score block `[rows, tokens]` stays in cache between the two matrix products and
+    /// the softmax.
     public static let attentionQueryBlock = 128
 
     /// Multi-head scaled dot-product attention over a fused QKV buffer, without layout copies.
     ///
     /// `qkv` is `[batch·tokens, 3·heads·headDim]` with columns ordered (q|k|v, head, channel), as
     /// `nn.Linear(D, 3D)` followed by `reshape(B, N, 3, H, D/H)` lays it out. For each batch item, head
-    /// and block of `attentionQueryBlock` query rows: `S = (Q·Kᵀ)·headDim^(−1/2)` `[rows, tokens]`, row
+    /// and block of at most `attentionQueryBlock` query rows: `S = (Q·Kᵀ)·headDim^(−1/2)` `[rows, tokens]`, row
     /// softmax, `O = S·V` written to `output` `[batch·tokens, heads·headDim]` at the head's column block.
     /// The (item, head, block) triples are spread over the workers.
     public static func attention(
@@ -51,8 +52,8 @@ public enum MatrixKernels {
         let width = heads * headDim
         let qkvStride = 3 * width
         let scale = 1 / Float(headDim).squareRoot()
-        let blockRows = attentionQueryBlock
-        let blocks = (tokens + blockRows - 1) / blockRows
+        let blocks = (tokens + attentionQueryBlock - 1) / attentionQueryBlock
+        let blockRows = (tokens + blocks - 1) / max(blocks, 1) // equal blocks: no 1-row remainder
         context.parallelRanges(batch * heads * blocks) { work in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * tokens)
             defer { scores.deallocate() }

@@ -118,7 +118,7 @@ final class KernelTests: XCTestCase {
         assertClose(Tensor(shape: [37], values: y), Tensor(shape: [37], values: expectedGate), tolerance: 3e-6)
     }
 
-    /// One query block (19 tokens) and several, with a partial last block (2·128 + 9 tokens).
+    /// One query block (19 tokens) and several equal ones (2·128 + 9 tokens: three blocks of 89 rows).
     func testAttentionAgainstNaive() {
         for (batch, tokens, heads, headDim) in [(2, 19, 3, 8), (1, 2 * MatrixKernels.attentionQueryBlock + 9, 2, 8)] {
             let qkv = random(batch * tokens * 3 * heads * headDim, seed: 12, scale: 2)
