@@ -19,7 +19,7 @@ public enum RowKernels {
                 var tail: Float = 0
                 var i = 0
                 while i + 16 <= width {
-                    let d = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD16<Float>.self) - mean
+                    let d = load(input + i) - mean
                     squares += d * d
                     i += 16
                 }
@@ -60,16 +60,6 @@ public enum RowKernels {
         }
     }
 
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
-
-    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-    }
-
     /// Residual update with optional LayerScale: `x[r, j] += gamma[j] · update[r, j]` (gamma = 1 when nil).
     public static func addScaled(_ x: UnsafeMutablePointer<Float>, _ update: UnsafePointer<Float>, rows: Int, width: Int, gamma: UnsafePointer<Float>?) {
         for row in 0..<rows {
@@ -104,7 +94,7 @@ public enum RowKernels {
         var accumulator = SIMD16<Float>(repeating: 0)
         var i = 0
         while i + 16 <= count {
-            accumulator += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            accumulator += load(x + i)
             i += 16
         }
         var total = accumulator.sum()

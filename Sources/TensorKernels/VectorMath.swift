@@ -89,8 +89,7 @@ public enum VectorMath {
 func mapInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, _ function: (SIMD16<Float>) -> SIMD16<Float>) {
     var i = 0
     while i + 16 <= count {
-        let v = UnsafeMutableRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(values + i).storeBytes(of: function(v), as: SIMD16<Float>.self)
+        store(function(load(values + i)), values + i)
         i += 16
     }
     if i < count {
@@ -100,3 +99,14 @@ func mapInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, _ function: (
         for j in 0..<(count - i) { values[i + j] = result[j] }
     }
 }
+
+/// 16 floats from `p` (no alignment required).
+@usableFromInline @inline(__always)
+func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+
+@usableFromInline @inline(__always)
+func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
+
+/// Writes 16 floats to `p` (no alignment required).
+@usableFromInline @inline(__always)
+func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }

@@ -88,7 +88,8 @@ struct Embed: AsyncParsableCommand {
         }
         progress.finish()
         let directory = URL(fileURLWithPath: out)
-        var outputs = [("cls.npy", Tensor.concatenate(cls)), ("patch.npy", Tensor.concatenate(patches))]
+        let allCLS = Tensor.concatenate(cls)
+        var outputs = [("cls.npy", allCLS), ("patch.npy", Tensor.concatenate(patches))]
         if !registers.isEmpty { outputs.append(("registers.npy", Tensor.concatenate(registers))) }
         if let layers {
             let perLayerCLS = (0..<layers).map { l in Tensor.concatenate(layerCLS.map { $0[l] }) }
@@ -96,7 +97,7 @@ struct Embed: AsyncParsableCommand {
             outputs += [("layers_cls.npy", Tensor.stack(perLayerCLS)), ("layers_patch.npy", Tensor.stack(perLayerPatches))]
         }
         try Self.writeAll(outputs, to: directory)
-        let summary = FeatureSummary(cls: Tensor.concatenate(cls))
+        let summary = FeatureSummary(cls: allCLS)
         print("""
         model     \(model.configuration.sizeName) (\(backbone.layout) names, \(backbone.format.rawValue)), \(model.parameterCount.formatted()) parameters
         input     \(describeShape(input.shape))
