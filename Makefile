@@ -5,7 +5,7 @@ SWIFT          ?= swift
 # Release builds are tuned for the CPU that builds them; set TARGET_CPU=haswell (say) for a portable binary.
 TARGET_CPU     ?= native
 RELEASE_FLAGS  := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xcc -march=$(TARGET_CPU)
-DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev python3-pip
+DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libhdf5-dev pkg-config python3-pip
 # The demo's radiograph is a DICOM file converted to PNG with pydicom until RadProbe reads DICOM itself.
 DEMO_PACKAGES  := python3-pydicom python3-numpy
 ASSETS         := assets

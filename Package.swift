@@ -17,6 +17,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "TensorCore"),
         .target(name: "TensorKernels", dependencies: [
             "TensorCore", "CBLAS", .target(name: "CDNNL", condition: .when(platforms: [.linux])),
@@ -24,7 +29,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorCore", "CPNG"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [

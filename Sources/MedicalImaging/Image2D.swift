@@ -23,6 +23,8 @@ public struct Image2D: Equatable, Sendable {
     public let bitDepth: Int
     /// The file the image was read from, if any.
     public let source: URL?
+    /// Pixel size in mm as (between rows, between columns) when the file records it (DICOM Pixel Spacing).
+    public var pixelSpacing: [Double]?
 
     /// An image holding `pixels` in `[channels, height, width]` order.
     public init(width: Int, height: Int, channels: Int, pixels: [Float], bitDepth: Int = 32, source: URL? = nil) {
