@@ -23,13 +23,14 @@ let package = Package(
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "TensorCore"),
+        .target(name: "FileAccess"),
         .target(name: "TensorKernels", dependencies: [
             "TensorCore", "CBLAS", .target(name: "CDNNL", condition: .when(platforms: [.linux])),
         ]),
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
-        .target(name: "Checkpoints", dependencies: ["TensorCore"]),
+        .target(name: "Checkpoints", dependencies: ["TensorCore", "FileAccess"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [

@@ -26,17 +26,7 @@ public enum PNGReader {
     /// Reads the PNG file at `url`; throws `ImagingError` naming the file when it is missing, unreadable,
     /// not a PNG (wrong signature), truncated, or rejected by libpng (CRC, zlib or format errors).
     public static func read(contentsOf url: URL) throws -> Image2D {
-        let file = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw ImagingError(file: file, problem: "cannot be read: no such file")
-        }
-        guard !isDirectory.boolValue else { throw ImagingError(file: file, problem: "cannot be read: is a directory") }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ImagingError(file: file, problem: "cannot be read (\(error.localizedDescription))")
-        }
-        return try decode(data, file: file, source: url)
+        try decode(FileBytes.read(contentsOf: url), file: url.path, source: url)
     }
 
     /// Decodes PNG bytes held in memory; `file` names them in errors.

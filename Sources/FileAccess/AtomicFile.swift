@@ -9,14 +9,14 @@ public enum AtomicFile {
         do {
             try data.write(to: temporary)
             guard rename(temporary.path, url.path) == 0 else {
-                throw CheckpointError(file: url.path, "cannot replace the file (rename failed, errno \(errno))")
+                throw FileError(file: url.path, problem: "cannot replace the file (rename failed, errno \(errno))")
             }
-        } catch let error as CheckpointError {
+        } catch let error as FileError {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(file: url.path, "cannot be written (\(error.localizedDescription))")
+            throw FileError(file: url.path, problem: "cannot be written (\(error.localizedDescription))")
         }
     }
 }
