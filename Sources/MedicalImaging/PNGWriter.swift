@@ -43,8 +43,8 @@ public enum PNGWriter {
     /// Calls `body` with the image's samples rounded, clamped to `0…maximum` and interleaved
     /// (`[height, width, channels]`, the order PNG rows store).
     static func withInterleavedSamples<Sample: FixedWidthInteger & UnsignedInteger, Result>(
-        _ image: Image2D, maximum: Float, as _: Sample.Type, _ body: (UnsafeRawBufferPointer) -> Result
-    ) -> Result {
+        _ image: Image2D, maximum: Float, as _: Sample.Type, _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
         let plane = image.width * image.height, channels = image.channels
         var samples = [Sample](repeating: 0, count: plane * channels)
         image.pixels.withUnsafeBufferPointer { source in
@@ -56,7 +56,7 @@ public enum PNGWriter {
                 }
             }
         }
-        return samples.withUnsafeBytes(body)
+        return try samples.withUnsafeBytes(body)
     }
 
     /// Encodes `samples` with `png`'s geometry into memory: nil when libpng reports an error.
