@@ -1,0 +1,186 @@
+import Foundation
+
+/// A parsed DICOM file (PS3.10): its data set, transfer syntax and image, decoded on demand.
+///
+/// Pixel values, per frame, planar `[samplesPerPixel, rows, columns]`:
+/// * `rawFrames()`: the stored integers (see `DICOMPixelLayout` for bits and sign), as pydicom's
+///   `pixel_array` gives them (colour as stored: RGB, YBR_FULL or palette indices, no conversion).
+/// * `images()`: the modality values `v = stored × RescaleSlope + RescaleIntercept` (Hounsfield units for
+///   CT; slope 1 and intercept 0 when absent), computed in `Double` and rounded to `Float` as pydicom's
+///   `apply_modality_lut` then `astype(float32)` would. For MONOCHROME1 (low values bright) the values are
+///   then mirrored so that larger means brighter, as in MONOCHROME2: `v' = lo + hi − v`, where `lo…hi` is
+///   the range the stored values can take (0…2^BitsStored − 1, or −2^(BitsStored−1)…2^(BitsStored−1) − 1
+///   when signed) after rescaling; the values keep that range.
+/// * `window`: the first Window Center/Width, mirrored like the pixels for MONOCHROME1, so that it
+///   applies to `images()`.
+/// Enhanced multi-frame files: rescale, window, pixel spacing and plane position/orientation are taken
+/// from the frame's Per-Frame Functional Groups, else the Shared Functional Groups, else the top level.
+public struct DICOMFile: Sendable {
+    /// The file read, if any.
+    public let source: URL?
+    /// The path (or label) naming the file in errors.
+    public let path: String
+    /// The file meta information (group 0002); empty for a file without one.
+    public let meta: DICOMDataSet
+    /// The data set after the meta group.
+    public let dataSet: DICOMDataSet
+    /// The transfer syntax the data set and pixels are encoded in.
+    public let transferSyntax: DICOMTransferSyntax
+
+    /// Parses the DICOM file at `url` (pixels are decoded later, when asked for). Throws `ImagingError`
+    /// naming the file when it is missing, not DICOM, truncated or corrupt.
+    public static func read(contentsOf url: URL) throws -> DICOMFile {
+        try decode(readBytes(url), file: url.path, source: url)
+    }
+
+    /// Parses DICOM bytes held in memory; `file` names them in errors.
+    public static func decode(_ bytes: [UInt8], file: String = "<memory>", source: URL? = nil) throws -> DICOMFile {
+        let parsed = try DICOMParser.parse(bytes, file: file)
+        return DICOMFile(source: source, path: file, meta: parsed.meta, dataSet: parsed.dataSet,
+                         transferSyntax: parsed.transferSyntax)
+    }
+
+    /// The bytes of `url`, or an `ImagingError` saying why they cannot be read.
+    static func readBytes(_ url: URL) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ImagingError(file: url.path, problem: "cannot be read: no such file")
+        }
+        guard !isDirectory.boolValue else { throw ImagingError(file: url.path, problem: "cannot be read: is a directory") }
+        do { return [UInt8](try Data(contentsOf: url)) } catch {
+            throw ImagingError(file: url.path, problem: "cannot be read (\(error.localizedDescription))")
+        }
+    }
+
+    // MARK: - Attributes
+
+    /// Modality, e.g. `CT`, `MR`, `CR`.
+    public var modality: String? { dataSet.string(.modality) }
+    /// Rows of the image (0 when the file has none).
+    public var rows: Int { dataSet.int(.rows) ?? 0 }
+    /// Columns of the image (0 when the file has none).
+    public var columns: Int { dataSet.int(.columns) ?? 0 }
+    /// Number of Frames (1 when absent).
+    public var frameCount: Int { dataSet.int(.numberOfFrames) ?? 1 }
+    /// Series Instance UID.
+    public var seriesInstanceUID: String? { dataSet.string(.seriesInstanceUID) }
+    /// Pixel Spacing in mm, `[between rows, between columns]` (of the first frame).
+    public var pixelSpacing: [Double]? { frameValues(.pixelSpacing, in: .pixelMeasuresSequence, frame: 0, count: 2) }
+
+    /// The first Window Center and Width, in the value space of `images()` (mirrored for MONOCHROME1).
+    public var window: (center: Double, width: Double)? {
+        guard let center = frameValues(.windowCenter, in: .frameVOILUTSequence, frame: 0)?.first,
+              let width = frameValues(.windowWidth, in: .frameVOILUTSequence, frame: 0)?.first, width > 0 else { return nil }
+        guard let layout = try? DICOMPixelLayout(dataSet, file: path), layout.photometricInterpretation == "MONOCHROME1" else {
+            return (center, width)
+        }
+        let (lo, hi) = valueRange(layout, frame: 0)
+        return (lo + hi - center, width)
+    }
+
+    /// Values of `tag` for `frame`: from the frame's item of `macro` in the Per-Frame Functional Groups,
+    /// else the Shared Functional Groups, else the top level; `nil` unless there are `count` or more.
+    func frameValues(_ tag: DICOMTag, in macro: DICOMTag, frame: Int, count: Int = 1) -> [Double]? {
+        let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence)
+        let groups = [frame < perFrame?.count ?? 0 ? perFrame?[frame] : nil,
+                      dataSet.sequence(.sharedFunctionalGroupsSequence)?.first].compactMap { $0 }
+        for group in groups {
+            if let values = group.sequence(macro)?.first?.doubles(tag), values.count >= count { return values }
+        }
+        guard let values = dataSet.doubles(tag), values.count >= count else { return nil }
+        return values
+    }
+
+    /// Rescale slope and intercept of `frame` (1 and 0 when absent).
+    func rescale(frame: Int) -> (slope: Double, intercept: Double) {
+        (frameValues(.rescaleSlope, in: .pixelValueTransformationSequence, frame: frame)?.first ?? 1,
+         frameValues(.rescaleIntercept, in: .pixelValueTransformationSequence, frame: frame)?.first ?? 0)
+    }
+
+    /// The range of rescaled values of `frame`: the stored range mapped through its rescale.
+    func valueRange(_ layout: DICOMPixelLayout, frame: Int) -> (lo: Double, hi: Double) {
+        let (slope, intercept) = rescale(frame: frame)
+        let ends = [layout.storedRange.min * slope + intercept, layout.storedRange.max * slope + intercept]
+        return (ends.min() ?? 0, ends.max() ?? 0)
+    }
+
+    // MARK: - Pixels
+
+    /// The pixel layout (Image Pixel module) of this file.
+    public func pixelLayout() throws -> DICOMPixelLayout { try DICOMPixelLayout(dataSet, file: path) }
+
+    /// Stored sample values of every frame, no rescale or inversion (`bitDepth` = Bits Stored).
+    public func rawFrames() throws -> [Image2D] {
+        let decoder = try DICOMPixelDecoder(dataSet: dataSet, transferSyntax: transferSyntax, file: path)
+        return try decoder.frames().enumerated().map { index, values in
+            makeImage(values, layout: decoder.layout, frame: index)
+        }
+    }
+
+    /// Modality values of every frame, MONOCHROME1 mirrored (see the type's description).
+    public func images() throws -> [Image2D] {
+        let decoder = try DICOMPixelDecoder(dataSet: dataSet, transferSyntax: transferSyntax, file: path)
+        let layout = decoder.layout
+        return try decoder.frames().enumerated().map { index, stored in
+            let (slope, intercept) = rescale(frame: index)
+            let (lo, hi) = valueRange(layout, frame: index)
+            let invert = layout.photometricInterpretation == "MONOCHROME1"
+            var values = stored
+            if slope != 1 || intercept != 0 || invert {
+                let mirror = lo + hi
+                for n in values.indices {
+                    let value = Double(stored[n]) * slope + intercept
+                    values[n] = Float(invert ? mirror - value : value)
+                }
+            }
+            return makeImage(values, layout: layout, frame: index)
+        }
+    }
+
+    /// The single frame of a one-frame file; throws for a multi-frame file (use `images()`).
+    public func image() throws -> Image2D {
+        guard frameCount == 1 else {
+            throw ImagingError(file: path, problem: "has \(frameCount) frames; pick one from images() or read it as a volume")
+        }
+        guard let first = try images().first else { throw ImagingError(file: path, problem: "has no frame") }
+        return first
+    }
+
+    func makeImage(_ values: [Float], layout: DICOMPixelLayout, frame: Int) -> Image2D {
+        var image = Image2D(width: layout.columns, height: layout.rows, channels: layout.samplesPerPixel,
+                            pixels: values, bitDepth: layout.bitsStored, source: source)
+        image.pixelSpacing = frameValues(.pixelSpacing, in: .pixelMeasuresSequence, frame: frame, count: 2)
+        return image
+    }
+
+    /// The frames stacked as slices `k` of a one-channel volume (voxel `(i, j, k)` = column `i`, row `j`
+    /// of frame `k`). With Image Orientation/Position Patient (top level or functional groups) for every
+    /// frame, the affine is `DICOMGeometry`'s (frames kept in file order, which must step evenly along
+    /// the normal); otherwise it is diagonal: Pixel Spacing `[1]`, `[0]` and Spacing Between Slices,
+    /// else Slice Thickness, else 1 mm.
+    public func volume() throws -> Volume {
+        let frames = try images()
+        guard let first = frames.first else { throw ImagingError(file: path, problem: "has no frame") }
+        guard first.channels == 1 else {
+            throw ImagingError(file: path, problem: "has colour pixels (3 samples per pixel); a volume holds one value per voxel")
+        }
+        let layout = try pixelLayout()
+        let pixelSpacing = self.pixelSpacing ?? [1, 1]
+        let thickness = frameValues(.spacingBetweenSlices, in: .pixelMeasuresSequence, frame: 0)?.first
+            ?? frameValues(.sliceThickness, in: .pixelMeasuresSequence, frame: 0)?.first ?? 1
+        var spacing = [pixelSpacing[1], pixelSpacing[0], thickness]
+        var affine = AffineTransform.scaling(spacing)
+        let positions = (0..<frames.count).compactMap {
+            frameValues(.imagePositionPatient, in: .planePositionSequence, frame: $0, count: 3)
+        }
+        if let orientation = frameValues(.imageOrientationPatient, in: .planeOrientationSequence, frame: 0, count: 6),
+           DICOMGeometry.isValidOrientation(orientation), positions.count == frames.count {
+            let step = try DICOMGeometry.sliceStep(positions: positions, names: (1...frames.count).map { "frame \($0)" },
+                                                   orientation: orientation, fallbackSpacing: thickness, file: path)
+            affine = DICOMGeometry.affine(orientation: orientation, pixelSpacing: pixelSpacing, origin: positions[0], step: step)
+            spacing[2] = DICOMGeometry.norm(step)
+        }
+        return Volume(size: [layout.columns, layout.rows, frames.count], voxels: frames.flatMap(\.pixels),
+                      spacing: spacing, affine: affine, storedType: layout.storedType, source: source)
+    }
+}
