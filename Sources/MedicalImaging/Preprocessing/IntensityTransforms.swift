@@ -1,0 +1,176 @@
+import Foundation
+
+/// Clips intensities to `[lower, upper]`: `x' = min(max(x, lower), upper)`; NaN becomes `lower` (so a
+/// later min–max scaling maps it to 0). Applied to a whole volume before slicing, or to one image.
+/// CT default `[−1024, 600]` HU (`.ct`).
+public struct IntensityWindow: Hashable, Sendable, CustomStringConvertible {
+    /// Lowest value kept.
+    public var lower: Float
+    /// Highest value kept.
+    public var upper: Float
+
+    /// The window `[lower, upper]` (`lower ≤ upper`).
+    public init(lower: Float, upper: Float) {
+        precondition(lower <= upper, "window [\(lower), \(upper)] is empty")
+        self.lower = lower
+        self.upper = upper
+    }
+
+    /// The window of a DICOM-style centre and width: `[center − width/2, center + width/2]`
+    /// (the plain centre ± half width, not DICOM's `c − 0.5 ± (w − 1)/2` display edges); `nil` unless
+    /// both are finite and `width > 0`.
+    public init?(center: Float, width: Float) {
+        guard center.isFinite, width.isFinite, width > 0 else { return nil }
+        self.init(lower: center - width / 2, upper: center + width / 2)
+    }
+
+    /// The study's CT window, `[−1024, 600]` HU.
+    public static let ct = IntensityWindow(lower: -1024, upper: 600)
+
+    /// `window[-1024,600]`.
+    public var description: String { "window[\(recordNumber(lower)),\(recordNumber(upper))]" }
+
+    /// The image clipped.
+    public func apply(_ image: Image2D) -> Image2D { image.replacingPixels(clip(image.pixels)) }
+
+    /// The volume clipped (every voxel of every frame).
+    public func apply(_ volume: Volume) -> Volume { volume.replacingVoxels(clip(volume.voxels), storedType: "float32") }
+
+    func clip(_ values: [Float]) -> [Float] {
+        let lower = lower, upper = upper
+        return values.map { $0.isNaN ? lower : min(max($0, lower), upper) }
+    }
+}
+
+/// Clips intensities to the `lower`-th and `upper`-th percentiles of the non-NaN values, then as
+/// `IntensityWindow` (NaN becomes the lower bound). Percentiles as `numpy.nanpercentile` with the
+/// default linear method: sorted non-NaN values `a[0…n−1]`, position `v = (n − 1) · p/100` (in double),
+/// `i = ⌊v⌋`, `g = v − i`, value `a[i] + (a[i+1] − a[i]) · g` (`a[i+1] − (a[i+1] − a[i]) · (1 − g)` when
+/// `g ≥ 0.5`, numpy's `_lerp`; here in double, where numpy may round to float32 on the way: the bounds
+/// agree to an ulp). Sorting makes it O(n log n) in the voxel count. Computed over the whole volume (all voxels, all frames) when applied to a
+/// volume, over the image otherwise. All-NaN input becomes all zeros. MRI default 5–95 (`.mri`).
+public struct PercentileClip: Hashable, Sendable, CustomStringConvertible {
+    /// Lower percentile, 0…100.
+    public var lower: Double
+    /// Upper percentile, 0…100.
+    public var upper: Double
+
+    /// Clipping between the `lower`-th and `upper`-th percentiles (`0 ≤ lower ≤ upper ≤ 100`).
+    public init(lower: Double = 5, upper: Double = 95) {
+        precondition(lower >= 0 && lower <= upper && upper <= 100, "percentiles \(lower)–\(upper) outside 0…100")
+        self.lower = lower
+        self.upper = upper
+    }
+
+    /// The study's MRI clipping, 5th–95th percentile.
+    public static let mri = PercentileClip(lower: 5, upper: 95)
+
+    /// `percentile[5,95]`.
+    public var description: String { "percentile[\(recordNumber(lower)),\(recordNumber(upper))]" }
+
+    /// The image clipped to its own percentiles.
+    public func apply(_ image: Image2D) -> Image2D { image.replacingPixels(clip(image.pixels)) }
+
+    /// The volume clipped to the percentiles of all its voxels.
+    public func apply(_ volume: Volume) -> Volume { volume.replacingVoxels(clip(volume.voxels), storedType: "float32") }
+
+    /// The window between the two percentiles of `values`, `nil` when every value is NaN.
+    public func window(of values: [Float]) -> IntensityWindow? {
+        let sorted = values.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        return IntensityWindow(lower: Float(Self.percentile(lower, ofSorted: sorted)),
+                               upper: Float(Self.percentile(upper, ofSorted: sorted)))
+    }
+
+    /// numpy's linear percentile `p` (0…100) of ascending non-NaN `sorted` values, in double.
+    public static func percentile(_ p: Double, ofSorted sorted: [Float]) -> Double {
+        precondition(!sorted.isEmpty, "percentile of no values")
+        let position = Double(sorted.count - 1) * (p / 100)
+        let below = min(max(Int(position.rounded(.down)), 0), sorted.count - 1)
+        let above = min(below + 1, sorted.count - 1)
+        let gamma = position - Double(below)
+        let a = Double(sorted[below]), b = Double(sorted[above])
+        let difference = b - a
+        return gamma >= 0.5 ? b - difference * (1 - gamma) : a + difference * gamma
+    }
+
+    private func clip(_ values: [Float]) -> [Float] {
+        guard let window = window(of: values) else { return [Float](repeating: 0, count: values.count) }
+        return window.clip(values)
+    }
+}
+
+/// Min–max scaling to [0, 1] over all samples and channels together: `x' = (x − min) / (max − min)`,
+/// min and max over the non-NaN samples; all zeros when `max = min` (or every sample is NaN); NaN
+/// becomes 0. The result has `bitDepth` 32.
+public struct MinMaxScale: Hashable, Sendable, CustomStringConvertible {
+    /// The scaling.
+    public init() {}
+
+    /// `minmax`.
+    public var description: String { "minmax" }
+
+    /// The image scaled to [0, 1].
+    public func apply(_ image: Image2D) -> Image2D {
+        var lo = Float.infinity, hi = -Float.infinity
+        for v in image.pixels where !v.isNaN {
+            lo = min(lo, v)
+            hi = max(hi, v)
+        }
+        let range = hi - lo
+        let scaled = range > 0 ? image.pixels.map { $0.isNaN ? 0 : ($0 - lo) / range }
+                               : [Float](repeating: 0, count: image.pixels.count)
+        return image.replacingPixels(scaled, bitDepth: 32)
+    }
+}
+
+/// Grey replicated to three identical channels (R = G = B); an RGB image is kept as it is.
+public struct GreyToRGB: Hashable, Sendable, CustomStringConvertible {
+    /// The replication.
+    public init() {}
+
+    /// `grey3`.
+    public var description: String { "grey3" }
+
+    /// A 3-channel image.
+    public func apply(_ image: Image2D) -> Image2D {
+        guard image.channels == 1 else { return image }
+        return image.derived(width: image.width, height: image.height, channels: 3,
+                             pixels: image.pixels + image.pixels + image.pixels, bitDepth: image.bitDepth,
+                             pixelSpacing: image.pixelSpacing)
+    }
+}
+
+/// ImageNet normalisation per channel: `x' = (x − mean[c]) / std[c]` with mean (0.485, 0.456, 0.406) and
+/// std (0.229, 0.224, 0.225) for R, G, B; a grey image is replicated to three channels first.
+public struct ImageNetNormalize: Hashable, Sendable, CustomStringConvertible {
+    /// ImageNet channel means (R, G, B).
+    public static let mean: [Float] = [0.485, 0.456, 0.406]
+    /// ImageNet channel standard deviations (R, G, B).
+    public static let std: [Float] = [0.229, 0.224, 0.225]
+
+    /// The normalisation.
+    public init() {}
+
+    /// `imagenet`.
+    public var description: String { "imagenet" }
+
+    /// The 3-channel normalised image.
+    public func apply(_ image: Image2D) -> Image2D {
+        let rgb = GreyToRGB().apply(image)
+        let plane = rgb.width * rgb.height
+        var out = rgb.pixels
+        for c in 0..<3 {
+            let mean = Self.mean[c], std = Self.std[c]
+            for i in c * plane ..< (c + 1) * plane { out[i] = (out[i] - mean) / std }
+        }
+        return rgb.replacingPixels(out, bitDepth: 32)
+    }
+}
+
+/// A number as the pipeline record writes it: integers without a fraction (`600`, `-1024`), other values
+/// in Swift's shortest round-trip form (`0.75`).
+func recordNumber<Value: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Value) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return String(value)
+}

@@ -1,0 +1,224 @@
+import Foundation
+import TensorCore
+
+/// One deterministic preprocessing step.
+public enum PreprocessingStep: Hashable, Sendable, CustomStringConvertible {
+    /// Clip to a fixed window (CT HU).
+    case window(IntensityWindow)
+    /// Clip to percentiles (MRI).
+    case percentileClip(PercentileClip)
+    /// Scale to [0, 1].
+    case minMax(MinMaxScale)
+    /// Grey → 3 channels.
+    case greyToRGB(GreyToRGB)
+    /// Resize to the model's input size.
+    case resize(Resize)
+    /// ImageNet mean/std normalisation.
+    case imageNetNormalize(ImageNetNormalize)
+
+    /// The step's record, e.g. `window[-1024,600]`, `resize[224,square,bilinear-aa]`.
+    public var description: String {
+        switch self {
+        case let .window(step): step.description
+        case let .percentileClip(step): step.description
+        case let .minMax(step): step.description
+        case let .greyToRGB(step): step.description
+        case let .resize(step): step.description
+        case let .imageNetNormalize(step): step.description
+        }
+    }
+
+    /// The step parsed from its record; `nil` if the text is not one.
+    public init?(record: String) {
+        guard let (name, arguments) = parseRecord(record) else { return nil }
+        switch (name, arguments.count) {
+        case ("minmax", 0): self = .minMax(MinMaxScale())
+        case ("grey3", 0): self = .greyToRGB(GreyToRGB())
+        case ("imagenet", 0): self = .imageNetNormalize(ImageNetNormalize())
+        case ("window", 2):
+            guard let n = recordNumbers(arguments), n[0] <= n[1] else { return nil }
+            self = .window(IntensityWindow(lower: Float(n[0]), upper: Float(n[1])))
+        case ("percentile", 2):
+            guard let n = recordNumbers(arguments), n[0] >= 0, n[0] <= n[1], n[1] <= 100 else { return nil }
+            self = .percentileClip(PercentileClip(lower: n[0], upper: n[1]))
+        case ("resize", 3):
+            guard let size = Int(arguments[0]), size > 0,
+                  let interpolation = Resize.Interpolation(rawValue: arguments[2]) else { return nil }
+            let fit: Resize.Fit
+            if arguments[1] == "square" {
+                fit = .square
+            } else if arguments[1].hasPrefix("short"), arguments[1].hasSuffix("-crop"),
+                      let shorter = Int(arguments[1].dropFirst(5).dropLast(5)), shorter >= size {
+                fit = .shorterSideThenCenterCrop(shorterSide: shorter)
+            } else {
+                return nil
+            }
+            self = .resize(Resize(size: size, fit: fit, interpolation: interpolation))
+        default: return nil
+        }
+    }
+
+    /// Whether the step clips intensities (and so, leading a pipeline, is applied to a whole volume).
+    public var clipsIntensities: Bool {
+        switch self {
+        case .window, .percentileClip: true
+        default: false
+        }
+    }
+
+    /// The step applied to one image.
+    public func apply(_ image: Image2D) -> Image2D {
+        switch self {
+        case let .window(step): step.apply(image)
+        case let .percentileClip(step): step.apply(image)
+        case let .minMax(step): step.apply(image)
+        case let .greyToRGB(step): step.apply(image)
+        case let .resize(step): step.apply(image)
+        case let .imageNetNormalize(step): step.apply(image)
+        }
+    }
+}
+
+/// An ordered list of preprocessing steps turning an image (or the slices of a volume) into a model input,
+/// recorded with results as text: the steps' records joined by `" > "`, e.g.
+/// `window[-1024,600] > minmax > grey3 > resize[224,square,bilinear-aa] > imagenet`; `Codable` as that string.
+///
+/// Volumes: the leading intensity-clipping steps (window, percentile) are applied to the whole volume
+/// (so percentiles are those of the volume), then each slice goes through the remaining steps.
+/// Masks go only through the `Resize` steps, with nearest-neighbour sampling (`mask(_:)`).
+public struct PreprocessingPipeline: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// How a modality's raw intensities are clipped before scaling (DESIGN.md §6).
+    public enum Modality: String, CaseIterable, Hashable, Sendable {
+        /// Computed tomography: the HU window `[−1024, 600]`.
+        case ct
+        /// Magnetic resonance: 5th–95th percentile clipping.
+        case mri
+        /// Radiography: no clipping.
+        case xray
+        /// Anything else: no clipping.
+        case other
+
+        /// The modality of a DICOM Modality (0008,0060) value: `CT` → `.ct`, `MR` → `.mri`,
+        /// `CR`/`DX`/`DR`/`RG`/`MG` → `.xray`, anything else `.other`.
+        public init(dicomModality: String) {
+            switch dicomModality.trimmingCharacters(in: .whitespaces).uppercased() {
+            case "CT": self = .ct
+            case "MR": self = .mri
+            case "CR", "DX", "DR", "RG", "MG": self = .xray
+            default: self = .other
+            }
+        }
+
+        /// The clipping step of the modality, if any.
+        public var intensityStep: PreprocessingStep? {
+            switch self {
+            case .ct: .window(.ct)
+            case .mri: .percentileClip(.mri)
+            case .xray, .other: nil
+            }
+        }
+    }
+
+    /// Steps, applied first to last.
+    public var steps: [PreprocessingStep]
+
+    /// A pipeline of `steps` in order.
+    public init(steps: [PreprocessingStep]) { self.steps = steps }
+
+    /// The study's pipeline: the modality's clipping, `minmax > grey3 > resize[size,square,…] > imagenet`.
+    public static func study(size: Int = 224, modality: Modality,
+                             interpolation: Resize.Interpolation = .bilinearAntialiased) -> PreprocessingPipeline {
+        PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
+            .minMax(MinMaxScale()), .greyToRGB(GreyToRGB()),
+            .resize(Resize(size: size, interpolation: interpolation)), .imageNetNormalize(ImageNetNormalize()),
+        ])
+    }
+
+    /// DINOv2's evaluation transform after the modality's clipping and min–max scaling: shorter side to
+    /// `shorterSide` (bicubic, antialiased as torchvision's tensor `Resize(antialias=True)`), centre crop
+    /// `size`, ImageNet normalisation.
+    public static func dinov2Evaluation(size: Int = 224, shorterSide: Int = 256, modality: Modality) -> PreprocessingPipeline {
+        PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
+            .minMax(MinMaxScale()), .greyToRGB(GreyToRGB()),
+            .resize(Resize(size: size, fit: .shorterSideThenCenterCrop(shorterSide: shorterSide),
+                           interpolation: .bicubicAntialiased)),
+            .imageNetNormalize(ImageNetNormalize()),
+        ])
+    }
+
+    /// The steps' records joined by `" > "`.
+    public var description: String { steps.map(\.description).joined(separator: " > ") }
+
+    /// The pipeline parsed from its record (`""` is no steps); `nil` if a step is not understood.
+    public init?(record: String) {
+        var steps = [PreprocessingStep]()
+        for part in splitRecord(record) {
+            guard let step = PreprocessingStep(record: part) else { return nil }
+            steps.append(step)
+        }
+        self.init(steps: steps)
+    }
+
+    /// Decodes the record string.
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let parsed = PreprocessingPipeline(record: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "not a preprocessing record: \(text)"))
+        }
+        self = parsed
+    }
+
+    /// Encodes the record string.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    /// `image` through every step.
+    public func callAsFunction(_ image: Image2D) -> Image2D {
+        steps.reduce(image) { $1.apply($0) }
+    }
+
+    /// The model input for `image`: `[1, C, H, W]` (`[1, 3, S, S]` for the study's pipelines).
+    public func tensor(_ image: Image2D) -> Tensor {
+        let output = self(image)
+        return Tensor(shape: [1, output.channels, output.height, output.width], values: output.pixels)
+    }
+
+    /// A label mask through the geometric steps only (`Resize` with nearest-neighbour sampling).
+    public func mask(_ mask: Image2D) -> Image2D {
+        steps.reduce(mask) { image, step in
+            if case let .resize(resize) = step { return resize.resizedMask(image) }
+            return image
+        }
+    }
+
+    /// The slices of `volume` along `axis` (frame `frame`), each through the pipeline: the leading
+    /// intensity-clipping steps act on the whole volume first, the rest on each slice.
+    public func slices(of volume: Volume, axis: VolumeSlicer.Axis, frame: Int = 0) throws -> [Image2D] {
+        let (clipped, perSlice) = clippingWholeVolume(volume)
+        return try VolumeSlicer(axis: axis).slices(of: clipped, frame: frame).map { perSlice($0) }
+    }
+
+    /// Slice `index` (display order) of `volume` along `axis`, through the pipeline as `slices(of:axis:frame:)`
+    /// would give it (percentiles and windows still computed over the whole volume).
+    public func slice(_ index: Int, of volume: Volume, axis: VolumeSlicer.Axis, frame: Int = 0) throws -> Image2D {
+        let (clipped, perSlice) = clippingWholeVolume(volume)
+        return perSlice(try clipped.slice(index, axis: axis, frame: frame))
+    }
+
+    /// The volume after the leading clipping steps, and the pipeline of the steps that remain.
+    func clippingWholeVolume(_ volume: Volume) -> (Volume, PreprocessingPipeline) {
+        let leading = steps.prefix { $0.clipsIntensities }
+        var clipped = volume
+        for step in leading {
+            switch step {
+            case let .window(window): clipped = window.apply(clipped)
+            case let .percentileClip(clip): clipped = clip.apply(clipped)
+            default: break
+            }
+        }
+        return (clipped, PreprocessingPipeline(steps: Array(steps.dropFirst(leading.count))))
+    }
+}
