@@ -38,11 +38,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
-        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints"]),
+        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging"]),
     ]
 )

@@ -91,6 +91,11 @@ public enum NumPyArray {
 
     /// Writes `tensor` as a little-endian float32 `.npy` file (atomically: temporary file, then rename).
     public static func write(_ tensor: Tensor, to url: URL) throws {
+        try AtomicFile.write(encode(tensor), to: url)
+    }
+
+    /// The bytes of `tensor` as a little-endian float32 `.npy` file (format version 1.0).
+    public static func encode(_ tensor: Tensor) -> Data {
         let shapeText = tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
@@ -100,6 +105,6 @@ public enum NumPyArray {
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
         tensor.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
-        try AtomicFile.write(data, to: url)
+        return data
     }
 }

@@ -4,9 +4,19 @@ import Models
 import TensorCore
 import TensorKernels
 
-/// `radprobe bench`: throughput of the BLAS and of DINOv2 forward passes on this machine.
+/// `radprobe bench`: how fast this machine runs RadProbe's models and decodes images.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Measure speed on this machine: DINOv2 forward passes (bench models, the default) and image decoding (bench decode).",
+        subcommands: [BenchModels.self, BenchDecode.self],
+        defaultSubcommand: BenchModels.self
+    )
+}
+
+/// `radprobe bench models`: throughput of the BLAS and of DINOv2 forward passes on this machine.
+struct BenchModels: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
         abstract: "Measure SGEMM GFLOP/s and DINOv2 images/s (random weights; speed does not depend on them).",
         discussion: "Reports the median of --repeats timed runs after one warm-up; --json prints one JSON object per line for scripts."
     )
@@ -36,39 +46,27 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let context = compute.context
+        let output = BenchOutput(json: json)
         let peak = Self.sgemmGFLOPs(context: context, repeats: repeats)
-        emit(["kind": "sgemm", "shape": "4096x1536x384 (rows split over threads)", "gflops": peak, "threads": context.threads, "backend": BLAS.backend],
+        output.emit(["kind": "sgemm", "shape": "4096x1536x384 (rows split over threads)", "gflops": peak, "threads": context.threads, "backend": BLAS.backend],
              text: String(format: "SGEMM (%@, %d threads): %.1f GFLOP/s", BLAS.backend, context.threads, peak))
-        if !json { emit([:], text: "model      size  batch   images/s   GFLOP/s   % of SGEMM   peak RSS MiB") }
+        output.emit(nil, text: "model      size  batch   images/s   GFLOP/s   % of SGEMM   peak RSS MiB")
         for size in models {
             let configuration = VisionTransformerConfiguration.dinov2(size)
             let model = Self.randomModel(configuration)
             for side in sizes {
                 for batch in batches {
                     let input = Tensor(shape: [batch, 3, side, side], repeating: 0.5)
-                    _ = try model.features(input, context: context)
-                    var times: [Double] = []
-                    for _ in 0..<repeats {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        _ = try model.features(input, context: context)
-                        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                    }
-                    let seconds = times.sorted()[times.count / 2]
+                    let seconds = try BenchOutput.medianSeconds(repeats: repeats) { _ = try model.features(input, context: context) }
                     let imagesPerSecond = Double(batch) / seconds
                     let gflops = configuration.flops(height: side, width: side) * imagesPerSecond / 1e9
                     let rss = Self.peakResidentMiB()
-                    emit(["kind": "vit", "model": configuration.sizeName, "size": side, "batch": batch, "images_per_s": imagesPerSecond,
+                    output.emit(["kind": "vit", "model": configuration.sizeName, "size": side, "batch": batch, "images_per_s": imagesPerSecond,
                           "gflops": gflops, "fraction_of_sgemm": gflops / peak, "peak_rss_mib": rss, "threads": context.threads],
                          text: String(format: "%-9@ %5d  %5d  %9.2f  %8.1f  %10.0f%%  %12.0f", configuration.sizeName, side, batch, imagesPerSecond, gflops, 100 * gflops / peak, rss))
                 }
             }
         }
-    }
-
-    /// Writes one result line unbuffered, so a long benchmark shows each shape as it finishes.
-    func emit(_ record: [String: Any], text: String) {
-        let line = json ? String(decoding: try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self) : text
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// A model of the given architecture with small random weights.
@@ -107,6 +105,36 @@ struct Bench: AsyncParsableCommand {
 }
 
 extension VisionTransformerConfiguration.Size: ExpressibleByArgument {}
+
+/// Result lines of a benchmark: a table row on a terminal, or one JSON object per line (`--json`).
+struct BenchOutput {
+    let json: Bool
+
+    /// Writes `record` as JSON, or `text`, unbuffered so a long benchmark shows each result as it
+    /// finishes; a nil `record` (a table heading) is written only as text.
+    func emit(_ record: [String: Any]?, text: String) {
+        let line: String
+        if json {
+            guard let record else { return }
+            line = String(decoding: try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self)
+        } else {
+            line = text
+        }
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Runs `body` once as a warm-up, then `repeats` timed times; the median wall time in seconds.
+    static func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+}
 
 /// Fills parameters with small deterministic pseudo-random values (xorshift), LayerScale and norms near 1.
 struct RandomFiller: ParameterVisitor {

@@ -8,11 +8,14 @@ import TensorCore
 /// `radprobe embed`: runs a DINOv2 backbone on a tensor or an image and writes its features as `.npy`.
 struct Embed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Extract DINOv2 features from a float32 NCHW .npy tensor or an image file.",
+        abstract: "Extract DINOv2 features from a float32 NCHW .npy tensor or a medical image file.",
         discussion: """
         Writes float32 .npy files to --out: cls.npy [B,D], patch.npy [B,N,D], registers.npy [B,R,D] \
         (when the model has registers), and with --layers N: layers_cls.npy [N,B,D] and \
-        layers_patch.npy [N,B,N_p,D] for the last N blocks (final norm applied unless --no-norm).
+        layers_patch.npy [N,B,N_p,D] for the last N blocks (final norm applied unless --no-norm); \
+        and embedding.json, which records the checkpoint, the input, the preprocessing and the version. \
+        A volume (NIfTI, multi-frame DICOM, a DICOM series folder) is embedded slice by slice along --axis: \
+        B is its number of slices.
         """
     )
 
@@ -22,8 +25,13 @@ struct Embed: AsyncParsableCommand {
     @Option(help: "Input tensor: float32 .npy of shape [B, 3, H, W], H and W multiples of the patch size.")
     var tensor: String?
 
-    @Option(help: "Input image (PNG), preprocessed as the study does: min–max to [0,1], grey → 3 channels, square resize, ImageNet mean/std.")
+    @Option(help: "Input image: PNG, JPEG, NIfTI, DICOM, MAT v7.3, or a DICOM series folder; preprocessed as the study does: clipping by modality, min–max to [0,1], grey → 3 channels, square resize, ImageNet mean/std.")
     var image: String?
+
+    @OptionGroup var intensity: IntensityOptions
+
+    @Option(help: "Slice plane of a volume: axial, coronal or sagittal.")
+    var axis: VolumeSlicer.Axis = .axial
 
     @Option(help: "Square size the image is resized to (a multiple of the patch size).")
     var size: Int = 224
@@ -64,7 +72,7 @@ struct Embed: AsyncParsableCommand {
         let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint),
                                                                        interpolation: interpolation.flatMap(VisionTransformerConfiguration.PositionInterpolation.init(name:))) }
         let model = backbone.model
-        let input = try CommandFailure.wrap { try loadInput(patchSize: model.configuration.patchSize) }
+        let (input, inputRecord) = try CommandFailure.wrap { try loadInput(patchSize: model.configuration.patchSize) }
         if let layers, layers > model.configuration.depth {
             throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
         }
@@ -89,14 +97,22 @@ struct Embed: AsyncParsableCommand {
         progress.finish()
         let directory = URL(fileURLWithPath: out)
         let allCLS = Tensor.concatenate(cls)
-        var outputs = [("cls.npy", allCLS), ("patch.npy", Tensor.concatenate(patches))]
-        if !registers.isEmpty { outputs.append(("registers.npy", Tensor.concatenate(registers))) }
+        var arrays = [("cls.npy", allCLS), ("patch.npy", Tensor.concatenate(patches))]
+        if !registers.isEmpty { arrays.append(("registers.npy", Tensor.concatenate(registers))) }
         if let layers {
             let perLayerCLS = (0..<layers).map { l in Tensor.concatenate(layerCLS.map { $0[l] }) }
             let perLayerPatches = (0..<layers).map { l in Tensor.concatenate(layerPatches.map { $0[l] }) }
-            outputs += [("layers_cls.npy", Tensor.stack(perLayerCLS)), ("layers_patch.npy", Tensor.stack(perLayerPatches))]
+            arrays += [("layers_cls.npy", Tensor.stack(perLayerCLS)), ("layers_patch.npy", Tensor.stack(perLayerPatches))]
         }
-        try Self.writeAll(outputs, to: directory)
+        var record = inputRecord
+        record["radprobe_version"] = RadProbeVersion.current
+        record["checkpoint"] = checkpoint
+        record["model"] = model.configuration.sizeName
+        record["position_interpolation"] = model.configuration.interpolation.name
+        record["outputs"] = arrays.map { ["file": $0.0, "shape": $0.1.shape] }
+        record["layers"] = layers.map { ["last": $0, "normed": !noNorm] as [String: Any] } ?? NSNull()
+        let recordData = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+        try Self.writeAll(arrays.map { ($0.0, NumPyArray.encode($0.1)) } + [("embedding.json", recordData)], to: directory)
         let summary = FeatureSummary(cls: allCLS)
         print("""
         model     \(model.configuration.sizeName) (\(backbone.layout) names, \(backbone.format.rawValue)), \(model.parameterCount.formatted()) parameters
@@ -109,7 +125,7 @@ struct Embed: AsyncParsableCommand {
 
     /// Writes every output into a staging folder inside `directory`, then renames them into place, so a
     /// failed write (disk full, unwritable folder, a directory in the way) leaves the earlier outputs untouched.
-    static func writeAll(_ outputs: [(name: String, tensor: Tensor)], to directory: URL) throws {
+    static func writeAll(_ outputs: [(name: String, data: Data)], to directory: URL) throws {
         let manager = FileManager.default
         do { try manager.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw CommandFailure("\(directory.path): cannot create the output directory (\(error.localizedDescription))")
@@ -120,7 +136,7 @@ struct Embed: AsyncParsableCommand {
         }
         defer { try? manager.removeItem(at: staging) }
         try CommandFailure.wrap {
-            for output in outputs { try NumPyArray.write(output.tensor, to: staging.appendingPathComponent(output.name)) }
+            for output in outputs { try AtomicFile.write(output.data, to: staging.appendingPathComponent(output.name)) }
         }
         for output in outputs {
             var isDirectory: ObjCBool = false
@@ -142,9 +158,10 @@ struct Embed: AsyncParsableCommand {
     }
 
     /// Every file `embed` may write.
-    static let outputNames = ["cls.npy", "patch.npy", "registers.npy", "layers_cls.npy", "layers_patch.npy"]
+    static let outputNames = ["cls.npy", "patch.npy", "registers.npy", "layers_cls.npy", "layers_patch.npy", "embedding.json"]
 
-    func loadInput(patchSize: Int) throws -> Tensor {
+    /// The input tensor `[B, 3, H, W]` and what to record about it in embedding.json.
+    func loadInput(patchSize: Int) throws -> (Tensor, [String: Any]) {
         if let tensor {
             let array = try NumPyArray.read(contentsOf: URL(fileURLWithPath: tensor), requireFloat32: true)
             guard array.rank == 4, array.shape[1] == 3 else {
@@ -153,9 +170,25 @@ struct Embed: AsyncParsableCommand {
             guard array.shape[2] % patchSize == 0, array.shape[3] % patchSize == 0 else {
                 throw CheckpointError(file: tensor, "has spatial size \(array.shape[2])×\(array.shape[3]), which is not a multiple of the patch size \(patchSize)")
             }
-            return array
+            return (array, ["input": tensor, "input_format": "npy", "preprocessing": NSNull()])
         }
         guard size % patchSize == 0 else { throw CommandFailure("--size \(size) is not a multiple of the patch size \(patchSize)") }
-        return try Preprocessing(size: size)(contentsOf: URL(fileURLWithPath: image!))
+        let file = try MedicalImageFile.read(contentsOf: URL(fileURLWithPath: image!))
+        let modality = intensity.modality(of: file)
+        var pipeline = PreprocessingPipeline.study(size: size, modality: modality)
+        if let explicit = try intensity.explicitStep() {
+            pipeline.steps = [explicit] + pipeline.steps.filter { !$0.clipsIntensities }
+        }
+        var record: [String: Any] = ["input": image!, "input_format": file.format.rawValue, "modality": modality.rawValue,
+                                     "preprocessing": pipeline.description]
+        switch file.content {
+        case .image(let picture):
+            return (pipeline.tensor(picture), record)
+        case .volume(let volume):
+            let slices = try pipeline.slices(of: volume, axis: axis)
+            record["axis"] = axis.rawValue
+            record["slices"] = slices.count
+            return (Tensor.stack(slices.map(\.tensor)), record)
+        }
     }
 }

@@ -64,7 +64,7 @@ final class EmbedCommandTests: XCTestCase {
         XCTAssertEqual(try embed(CLIFixture.reg4Safetensors, .tensor(CLIFixture.input("reg4_swiglu", "nonsquare")), out: out, "--layers", "1").exitCode, 0)
         XCTAssertEqual(try embed(CLIFixture.plainPTH, .tensor(CLIFixture.input("plain", "nonsquare")), out: out).exitCode, 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        XCTAssertEqual(files, ["cls.npy", "patch.npy"])
+        XCTAssertEqual(files, ["cls.npy", "embedding.json", "patch.npy"])
         try assertOutputs(out, match: [("cls", "cls"), ("patch", "patch")], in: "dinov2/plain/nonsquare", tolerance: 1e-4)
     }
 }

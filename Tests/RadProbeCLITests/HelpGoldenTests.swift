@@ -17,6 +17,9 @@ final class HelpGoldenTests: XCTestCase {
     func testModelsInspectHelp() throws { try assertHelpMatchesGolden("models-inspect", ["models", "inspect"]) }
     func testModelsConvertHelp() throws { try assertHelpMatchesGolden("models-convert", ["models", "convert"]) }
     func testBenchHelp() throws { try assertHelpMatchesGolden("bench", ["bench"]) }
+    func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
+    func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
+    func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
 
     func assertHelpMatchesGolden(_ name: String, _ subcommand: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let run = try radprobeSucceeds(subcommand + ["--help"], file: file, line: line)
