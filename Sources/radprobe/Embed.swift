@@ -116,7 +116,7 @@ struct Embed: AsyncParsableCommand {
         let summary = FeatureSummary(cls: allCLS)
         print("""
         model     \(model.configuration.sizeName) (\(backbone.layout) names, \(backbone.format.rawValue)), \(model.parameterCount.formatted()) parameters
-        input     \(describeShape(input.shape))
+        input     \(describeShape(input.shape))\(Self.describePreprocessing(inputRecord))
         cls       [\(batch), \(model.configuration.width)]  \(summary)
         patches   \(describeShape([batch] + Array(patches[0].shape.dropFirst())))
         written   \(directory.path)
@@ -159,6 +159,13 @@ struct Embed: AsyncParsableCommand {
 
     /// Every file `embed` may write.
     static let outputNames = ["cls.npy", "patch.npy", "registers.npy", "layers_cls.npy", "layers_patch.npy", "embedding.json"]
+
+    /// `  from DICOM (xray): minmax > …` for an image input; nothing for a tensor.
+    static func describePreprocessing(_ record: [String: Any]) -> String {
+        guard let pipeline = record["preprocessing"] as? String, let format = record["input_format"] as? String else { return "" }
+        let slices = (record["slices"] as? Int).map { ", \($0) \(record["axis"] as? String ?? "") slices" } ?? ""
+        return "  from \(format) (\(record["modality"] as? String ?? "other")\(slices)): \(pipeline)"
+    }
 
     /// The input tensor `[B, 3, H, W]` and what to record about it in embedding.json.
     func loadInput(patchSize: Int) throws -> (Tensor, [String: Any]) {
