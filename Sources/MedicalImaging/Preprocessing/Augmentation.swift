@@ -93,7 +93,7 @@ public struct RandomRotation: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One random augmentation.
-public enum AugmentationStep: Hashable, Sendable, CustomStringConvertible {
+public enum AugmentationStep: Hashable, Sendable, RecordedStep {
     case scaleCrop(RandomScaleCrop)
     case horizontalFlip(HorizontalFlip)
     case verticalFlip(VerticalFlip)
@@ -135,7 +135,7 @@ public enum AugmentationStep: Hashable, Sendable, CustomStringConvertible {
 /// Random augmentations applied in order to an image and its label mask in lockstep (the same crop,
 /// flips and angle for both), driven by a `SeededGenerator` so that a seed reproduces the result.
 /// Record: the steps joined by `" > "`, e.g. `scalecrop[0.75,1] > hflip[0.5]`.
-public struct Augmentation: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct Augmentation: Hashable, Sendable, RecordedSteps {
     /// Steps, applied first to last.
     public var steps: [AugmentationStep]
 
@@ -149,35 +149,6 @@ public struct Augmentation: Hashable, Sendable, CustomStringConvertible, Codable
     public static let segmentation = Augmentation(steps: [.horizontalFlip(HorizontalFlip(p: 0.25)),
                                                           .verticalFlip(VerticalFlip(p: 0.25)),
                                                           .rotation(RandomRotation(maxDegrees: 90))])
-
-    /// The steps' records joined by `" > "`.
-    public var description: String { steps.map(\.description).joined(separator: " > ") }
-
-    /// The augmentation parsed from its record (`""` is no steps); `nil` if a step is not understood.
-    public init?(record: String) {
-        var steps = [AugmentationStep]()
-        for part in splitRecord(record) {
-            guard let step = AugmentationStep(record: part) else { return nil }
-            steps.append(step)
-        }
-        self.init(steps: steps)
-    }
-
-    /// Decodes the record string.
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = Augmentation(record: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "not an augmentation record: \(text)"))
-        }
-        self = parsed
-    }
-
-    /// Encodes the record string.
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 
     /// `image` and `mask` (same width and height; labels as values) transformed in lockstep.
     public func callAsFunction(_ image: Image2D, mask: Image2D?,

@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// One deterministic preprocessing step.
-public enum PreprocessingStep: Hashable, Sendable, CustomStringConvertible {
+public enum PreprocessingStep: Hashable, Sendable, RecordedStep {
     /// Clip to a fixed window (CT HU).
     case window(IntensityWindow)
     /// Clip to percentiles (MRI).
@@ -86,7 +86,7 @@ public enum PreprocessingStep: Hashable, Sendable, CustomStringConvertible {
 /// Volumes: the leading intensity-clipping steps (window, percentile) are applied to the whole volume
 /// (so percentiles are those of the volume), then each slice goes through the remaining steps.
 /// Masks go only through the `Resize` steps, with nearest-neighbour sampling (`mask(_:)`).
-public struct PreprocessingPipeline: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct PreprocessingPipeline: Hashable, Sendable, RecordedSteps {
     /// How a modality's raw intensities are clipped before scaling (DESIGN.md §6).
     public enum Modality: String, CaseIterable, Hashable, Sendable {
         /// Computed tomography: the HU window `[−1024, 600]`.
@@ -144,35 +144,6 @@ public struct PreprocessingPipeline: Hashable, Sendable, CustomStringConvertible
                            interpolation: .bicubicAntialiased)),
             .imageNetNormalize(ImageNetNormalize()),
         ])
-    }
-
-    /// The steps' records joined by `" > "`.
-    public var description: String { steps.map(\.description).joined(separator: " > ") }
-
-    /// The pipeline parsed from its record (`""` is no steps); `nil` if a step is not understood.
-    public init?(record: String) {
-        var steps = [PreprocessingStep]()
-        for part in splitRecord(record) {
-            guard let step = PreprocessingStep(record: part) else { return nil }
-            steps.append(step)
-        }
-        self.init(steps: steps)
-    }
-
-    /// Decodes the record string.
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = PreprocessingPipeline(record: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "not a preprocessing record: \(text)"))
-        }
-        self = parsed
-    }
-
-    /// Encodes the record string.
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 
     /// `image` through every step.
