@@ -78,9 +78,11 @@ $(VIT_S): $(VIT_S_ONNX) $(RADPROBE)
 
 release: $(RADPROBE)
 
-## Speed: radprobe bench, then PyTorch and onnxruntime on the same shapes (see docs/performance.md).
+## Speed: model throughput and image decoding (see docs/performance.md for the comparisons with
+## PyTorch, onnxruntime, Pillow, nibabel and pydicom in the same run).
 bench: $(RADPROBE)
 	$(RADPROBE) bench
+	$(RADPROBE) bench decode
 
 clean:
 	rm -rf .build $(ASSETS) demo-output
