@@ -25,7 +25,9 @@ Synthetic files (``dicom/*.dcm``, small images written by pydicom), described in
 * ``multiframe.dcm``: 3 frames of int16 with per-frame (plane positions, rescale) and shared (pixel
   measures, plane orientation) functional groups; ``multiframe_rle.dcm`` the same RLE Lossless coded
   (with a Basic Offset Table); ``multiframe_rle_no_bot.dcm`` with an empty Basic Offset Table, one
-  fragment per frame; ``rgb_rle.dcm``: 2 frames of 8-bit RGB, RLE Lossless.
+  fragment per frame; ``rgb_rle.dcm``: 2 frames of 8-bit RGB, RLE Lossless;
+  ``multiframe_one_position.dcm``: 4 frames sharing one top-level Image Position/Orientation Patient
+  (as a cine series), which RadProbe stacks along the normal by Slice Thickness.
 * ``series/``: five CT slices of one series (oblique orientation, 2.5 mm apart) under shuffled file
   names, and ``notes.txt``, which is not DICOM. ``other_series_slice.dcm``: a slice of another series;
   ``series_mismatch_rows.dcm``: a slice of the series with a different number of rows.
@@ -378,6 +380,17 @@ def make_synthetic(expected):
     set_pixels(ds, rng.integers(0, 256, size=(2, 4, 6, 3)).astype(np.uint8), photometric="RGB")
     ds.compress(RLELossless)
     expected["rgb_rle.dcm"] = describe(save(ds, "rgb_rle.dcm"), ds)
+
+    # A cine-like multi-frame file: one top-level position and orientation for every frame.
+    ds = base_dataset(ExplicitVRLittleEndian, instance="14", modality="MR")
+    set_pixels(ds, grey(rng, 4, 5, 6, 0, 900, np.uint16))
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    ds.ImagePositionPatient = [-40.0, 12.5, 7.0]
+    ds.PixelSpacing = [0.9, 1.1]
+    ds.SliceThickness = 2
+    cine = {"affine": affine_ras(ds.ImageOrientationPatient, [0.9, 1.1], [-40.0, 12.5, 7.0], [0.0, 0.0, 2.0]),
+            "spacing": [1.1, 0.9, 2.0]}
+    expected["multiframe_one_position.dcm"] = describe(save(ds, "multiframe_one_position.dcm"), ds, extra=cine)
 
 
 def make_series(expected):

@@ -104,6 +104,17 @@ final class DICOMAssetTests: XCTestCase {
         XCTAssertEqual(series.source, folder)
     }
 
+    /// emri_small states no patient geometry: its axial slices are displayed as stored (pydicom's
+    /// `pixel_array[k]`), not mirrored.
+    func testMultiFrameWithoutGeometryIsDisplayedAsStored() throws {
+        let dicom = try DICOMFile.read(contentsOf: try asset("emri_small.dcm"))
+        let frames = try dicom.images(), volume = try dicom.volume()
+        XCTAssertEqual(try volume.sliceCount(axis: .axial), frames.count)
+        for k in [0, frames.count - 1] {
+            XCTAssertEqual(try volume.slice(k, axis: .axial).pixels, frames[k].pixels, "axial slice \(k)")
+        }
+    }
+
     func assertRefused(_ name: String, containing text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let url = try asset(name)
         XCTAssertThrowsError(try DICOMFile.read(contentsOf: url).rawFrames(), file: file, line: line) { error in

@@ -160,11 +160,25 @@ final class DICOMFileTests: XCTestCase {
         XCTAssertEqual(volumes[0].orientation, "PIR")  // sagittal: columns toward P, rows toward I, slices toward R
     }
 
-    func testSingleFrameVolumeWithoutGeometryIsDiagonal() throws {
+    /// Without Image Orientation/Position Patient, DICOM's own axes (LPS) are assumed, so the RAS+ affine
+    /// negates x and y and the volume is displayed as stored.
+    func testSingleFrameVolumeWithoutGeometryUsesDICOMAxes() throws {
         let volume = try DICOMFile.read(contentsOf: fixture("implicit_le.dcm")).volume()
         XCTAssertEqual(volume.size, [7, 6, 1])
         XCTAssertEqual(volume.spacing, [0.8, 0.7, 1])
-        XCTAssertEqual(volume.affine, AffineTransform.scaling([0.8, 0.7, 1]))
+        XCTAssertEqual(volume.affine, AffineTransform(rowMajor: [-0.8, 0, 0, 0, 0, -0.7, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]))
+        XCTAssertEqual(volume.orientation, "LPS")
+    }
+
+    /// Frames sharing one top-level position (a cine series) are stacked along the normal by Slice
+    /// Thickness instead of being refused as "two slices at the same position".
+    func testMultiFrameWithOneTopLevelPositionStacksByThickness() throws {
+        let expected = try XCTUnwrap(Self.expected["multiframe_one_position.dcm"])
+        let volume = try DICOMFile.read(contentsOf: fixture("multiframe_one_position.dcm")).volume()
+        XCTAssertEqual(volume.size, [6, 5, 4])
+        XCTAssertEqual(volume.spacing, expected.spacing)
+        for (got, want) in zip(volume.affine.matrix, try XCTUnwrap(expected.affine)) { XCTAssertEqual(got, want, accuracy: 1e-9) }
+        XCTAssertEqual(volume.voxels, expected.values)
     }
 
     // MARK: - Bad input

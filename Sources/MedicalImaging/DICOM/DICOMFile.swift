@@ -79,15 +79,16 @@ public struct DICOMFile: Sendable {
     }
 
     /// Values of `tag` for `frame`: from the frame's item of `macro` in the Per-Frame Functional Groups,
-    /// else the Shared Functional Groups, else the top level; `nil` unless there are `count` or more.
-    func frameValues(_ tag: DICOMTag, in macro: DICOMTag, frame: Int, count: Int = 1) -> [Double]? {
+    /// else the Shared Functional Groups, else the top level (with `perFrameOnly`, only the first);
+    /// `nil` unless there are `count` or more.
+    func frameValues(_ tag: DICOMTag, in macro: DICOMTag, frame: Int, count: Int = 1, perFrameOnly: Bool = false) -> [Double]? {
         let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence)
         let groups = [frame < perFrame?.count ?? 0 ? perFrame?[frame] : nil,
-                      dataSet.sequence(.sharedFunctionalGroupsSequence)?.first].compactMap { $0 }
+                      perFrameOnly ? nil : dataSet.sequence(.sharedFunctionalGroupsSequence)?.first].compactMap { $0 }
         for group in groups {
             if let values = group.sequence(macro)?.first?.doubles(tag), values.count >= count { return values }
         }
-        guard let values = dataSet.doubles(tag), values.count >= count else { return nil }
+        guard !perFrameOnly, let values = dataSet.doubles(tag), values.count >= count else { return nil }
         return values
     }
 
@@ -154,10 +155,14 @@ public struct DICOMFile: Sendable {
     }
 
     /// The frames stacked as slices `k` of a one-channel volume (voxel `(i, j, k)` = column `i`, row `j`
-    /// of frame `k`). With Image Orientation/Position Patient (top level or functional groups) for every
-    /// frame, the affine is `DICOMGeometry`'s (frames kept in file order, which must step evenly along
-    /// the normal); otherwise it is diagonal: Pixel Spacing `[1]`, `[0]` and Spacing Between Slices,
-    /// else Slice Thickness, else 1 mm.
+    /// of frame `k`), with `DICOMGeometry`'s affine. Orientation: Image Orientation Patient (functional
+    /// groups, else top level), else DICOM's default axes (rows along +x, columns along +y: LPS).
+    /// Position and slice step: the frames' own Image Position Patient in the per-frame functional groups
+    /// when every frame has one and they are not all equal (frames kept in file order, which must step
+    /// evenly along the normal); otherwise the first position the file states (else the origin) and a
+    /// step along the normal of Spacing Between Slices, else Slice Thickness, else 1 mm — so a cine
+    /// series or a file without geometry still opens, displayed as stored. Spacings that are not
+    /// positive numbers count as 1 mm.
     public func volume() throws -> Volume {
         let frames = try images()
         guard let first = frames.first else { throw ImagingError(file: path, problem: "has no frame") }
@@ -165,21 +170,24 @@ public struct DICOMFile: Sendable {
             throw ImagingError(file: path, problem: "has colour pixels (3 samples per pixel); a volume holds one value per voxel")
         }
         let layout = try pixelLayout()
-        let pixelSpacing = self.pixelSpacing ?? [1, 1]
-        let thickness = frameValues(.spacingBetweenSlices, in: .pixelMeasuresSequence, frame: 0)?.first
-            ?? frameValues(.sliceThickness, in: .pixelMeasuresSequence, frame: 0)?.first ?? 1
-        var spacing = [pixelSpacing[1], pixelSpacing[0], thickness]
-        var affine = AffineTransform.scaling(spacing)
-        let positions = (0..<frames.count).compactMap {
-            frameValues(.imagePositionPatient, in: .planePositionSequence, frame: $0, count: 3)
+        func usable(_ value: Double?) -> Double? { value.flatMap { $0.isFinite && $0 > 0 ? $0 : nil } }
+        let stated = self.pixelSpacing ?? []
+        let pixelSpacing = [usable(stated.first) ?? 1, usable(stated.dropFirst().first) ?? 1]
+        let thickness = usable(frameValues(.spacingBetweenSlices, in: .pixelMeasuresSequence, frame: 0)?.first)
+            ?? usable(frameValues(.sliceThickness, in: .pixelMeasuresSequence, frame: 0)?.first) ?? 1
+        let orientation = frameValues(.imageOrientationPatient, in: .planeOrientationSequence, frame: 0, count: 6)
+            .flatMap { DICOMGeometry.isValidOrientation($0) ? Array($0.prefix(6)) : nil } ?? DICOMGeometry.defaultOrientation
+        let perFrame = (0..<frames.count).compactMap {
+            frameValues(.imagePositionPatient, in: .planePositionSequence, frame: $0, count: 3, perFrameOnly: true)
         }
-        if let orientation = frameValues(.imageOrientationPatient, in: .planeOrientationSequence, frame: 0, count: 6),
-           DICOMGeometry.isValidOrientation(orientation), positions.count == frames.count {
-            let step = try DICOMGeometry.sliceStep(positions: positions, names: (1...frames.count).map { "frame \($0)" },
-                                                   orientation: orientation, fallbackSpacing: thickness, file: path)
-            affine = DICOMGeometry.affine(orientation: orientation, pixelSpacing: pixelSpacing, origin: positions[0], step: step)
-            spacing[2] = DICOMGeometry.norm(step)
+        let origin = perFrame.first ?? frameValues(.imagePositionPatient, in: .planePositionSequence, frame: 0, count: 3) ?? [0, 0, 0]
+        var step = DICOMGeometry.normal(orientation).map { $0 * thickness }
+        if frames.count > 1, perFrame.count == frames.count, perFrame.contains(where: { $0 != perFrame[0] }) {
+            step = try DICOMGeometry.sliceStep(positions: perFrame, names: (1...frames.count).map { "frame \($0)" },
+                                               orientation: orientation, fallbackSpacing: thickness, file: path)
         }
+        let affine = DICOMGeometry.affine(orientation: orientation, pixelSpacing: pixelSpacing, origin: Array(origin.prefix(3)), step: step)
+        let spacing = [pixelSpacing[1], pixelSpacing[0], DICOMGeometry.norm(step)]
         return Volume(size: [layout.columns, layout.rows, frames.count], voxels: frames.flatMap(\.pixels),
                       spacing: spacing, affine: affine, storedType: layout.storedType, source: source)
     }

@@ -10,6 +10,10 @@ import Foundation
 /// first slice's position to the last one's, divided by `nz − 1`), and translation `p` of the first
 /// slice; rows 0 and 1 are then negated to give RAS+ as NIfTI uses.
 enum DICOMGeometry {
+    /// DICOM's axes when a file states no orientation: rows along +x (toward the patient's left),
+    /// columns along +y (toward posterior), LPS.
+    static let defaultOrientation: [Double] = [1, 0, 0, 0, 1, 0]
+
     /// Relative tolerance on the spread of slice gaps (and at least 0.01 mm) before spacing is called uneven.
     static let gapTolerance = 0.01
 
