@@ -22,14 +22,14 @@ public enum Gzip {
 
     /// Runs `body` with a reader over the gzip stream `compressed` (which must stay valid meanwhile);
     /// `file` names the data in errors.
-    public static func withReader<Result>(over compressed: UnsafeRawBufferPointer, file: String,
+    static func withReader<Result>(over compressed: UnsafeRawBufferPointer, file: String,
                                           _ body: (GzipReader) throws -> Result) throws -> Result {
         let reader = try GzipReader(compressed, file: file)
         return try body(reader)
     }
 
     /// The whole content of the gzip stream `compressed`, trailer and concatenated members checked.
-    public static func inflate(_ compressed: Data, file: String) throws -> Data {
+    static func inflate(_ compressed: Data, file: String) throws -> Data {
         try compressed.withUnsafeBytes { bytes in
             try withReader(over: bytes, file: file) { reader in
                 var output = Data()
@@ -82,7 +82,7 @@ public enum Gzip {
 }
 
 /// Inflates a gzip stream held in memory into buffers the caller provides (see `Gzip`).
-public final class GzipReader {
+final class GzipReader {
     private let input: UnsafeRawBufferPointer
     private let file: String
     private let stream: UnsafeMutablePointer<z_stream>
@@ -91,7 +91,7 @@ public final class GzipReader {
     /// Whether the last member and any zero padding after it have been read.
     private var finished = false
     /// Decompressed bytes delivered so far.
-    public private(set) var produced = 0
+    private(set) var produced = 0
 
     fileprivate init(_ compressed: UnsafeRawBufferPointer, file: String) throws {
         self.input = compressed
@@ -116,7 +116,7 @@ public final class GzipReader {
     /// Fills `buffer` with the next decompressed bytes and returns how many were written: all of
     /// `buffer.count` unless the stream ended first. Throws for a corrupt or truncated stream, a bad
     /// trailer, or bytes after the last member that are neither zero padding nor another member.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
         var written = 0
         while written < buffer.count && !finished {
@@ -153,7 +153,7 @@ public final class GzipReader {
     }
 
     /// Reads and discards up to `count` decompressed bytes; returns how many there were.
-    public func skip(_ count: Int) throws -> Int {
+    func skip(_ count: Int) throws -> Int {
         var scratch = [UInt8](repeating: 0, count: min(max(count, 0), 1 << 16))
         var skipped = 0
         while skipped < count {
@@ -166,7 +166,7 @@ public final class GzipReader {
     }
 
     /// Reads and discards the rest of the stream, so its trailers and any later members are checked.
-    public func finish() throws {
+    func finish() throws {
         while try skip(1 << 16) == 1 << 16 {}
     }
 

@@ -15,8 +15,6 @@ struct HDF5File {
     nonisolated(unsafe) private static var isPrepared = false
     /// The 8-byte signature of an HDF5 superblock, found at offset 0, 512, 1024, 2048, … .
     static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-    /// Deflate, the strongest filter MATLAB uses, expands data at most about 1032 times.
-    static let maximumExpansion = 1032
 
     /// The path named in errors.
     let file: String
@@ -165,7 +163,7 @@ struct HDF5File {
             count = product
         }
         let (storedBytes, overflow) = count.multipliedReportingOverflow(by: stored.byteCount)
-        guard !overflow, storedBytes / Self.maximumExpansion <= fileSize else {
+        guard !overflow, storedBytes / Gzip.maximumExpansion <= fileSize else {
             throw error(path, "claims \(dimensions) elements, more than a \(fileSize)-byte file can hold")
         }
 

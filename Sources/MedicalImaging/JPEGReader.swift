@@ -122,6 +122,10 @@ public enum JPEGReader {
         if message.contains("Unsupported JPEG data precision") {
             return ImagingError(file: file, problem: "is not an 8-bit JPEG (libjpeg-turbo: \(message)); only 8-bit samples are supported")
         }
+        if message.contains("Could not determine subsampling type") {
+            return ImagingError(file: file, problem: "uses a chroma subsampling libjpeg-turbo's TurboJPEG API does not decode "
+                + "(\(message)); re-encode it, e.g. as 4:2:0 or 4:4:4")
+        }
         return ImagingError(file: file, problem: "is truncated or corrupt (libjpeg-turbo: \(message))")
     }
 }

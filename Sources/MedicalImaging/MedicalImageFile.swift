@@ -44,12 +44,11 @@ public enum ImageFormat: String, CaseIterable, Sendable {
         func starts(_ signature: [UInt8], at offset: Int = 0) -> Bool {
             head.count >= offset + signature.count && Array(head[offset ..< offset + signature.count]) == signature
         }
+        if starts(Array("DICM".utf8), at: 128) { return .dicom }  // first: a preamble may hold any bytes
         if starts(PNGReader.signature) { return .png }
         if starts(JPEGReader.signature) { return .jpeg }
-        if starts([0x1F, 0x8B]) { return .nifti }
-        if starts(Array("DICM".utf8), at: 128) { return .dicom }
-        let hdf5: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-        if [0, 512, 1024, 2048].contains(where: { starts(hdf5, at: $0) }) || starts(Array("MATLAB".utf8)) { return .matlab }
+        if starts(Gzip.magic) { return .nifti }
+        if HDF5File.hasSignature(Data(head)) || starts(Array("MATLAB".utf8)) { return .matlab }
         if head.count >= 4 {
             let little = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
             if [348, 540].contains(little) || [348, 540].contains(little.byteSwapped) { return .nifti }
@@ -62,8 +61,9 @@ public enum ImageFormat: String, CaseIterable, Sendable {
 /// A medical image file read into memory with what the CLI reports about it.
 ///
 /// `read(contentsOf:)` dispatches on `ImageFormat.detect`: PNG and JPEG give a 2D image; NIfTI a
-/// volume; DICOM a 2D image for a single frame and a volume for several; a folder the volume of its
-/// DICOM series; a brain-tumour `.mat` file its slice (label and patient in `details`).
+/// volume; DICOM a 2D image for a single frame and a volume for several (YBR and PALETTE COLOR pixels,
+/// which would need a colour conversion, are refused); a folder the volume of its DICOM series; a
+/// brain-tumour `.mat` file its slice (label and patient in `details`).
 public struct MedicalImageFile: Sendable {
     /// The file or folder read.
     public let url: URL
@@ -92,6 +92,11 @@ public struct MedicalImageFile: Sendable {
                                     details: niftiDetails(header, file: url.path))
         case .dicom:
             let dicom = try DICOMFile.read(contentsOf: url)
+            let photometric = try dicom.pixelLayout().photometricInterpretation
+            guard photometric.hasPrefix("MONOCHROME") || photometric == "RGB" else {
+                throw ImagingError(file: url.path, problem: "has Photometric Interpretation \(photometric); RadProbe shows and embeds "
+                    + "MONOCHROME1, MONOCHROME2 and RGB pixels and does not convert \(photometric) yet")
+            }
             let content: ImageContent = dicom.frameCount > 1 ? .volume(try dicom.volume()) : .image(try dicom.image())
             return MedicalImageFile(url: url, format: format, content: content, modality: dicom.modality, window: dicom.window,
                                     details: [("transfer syntax", "\(dicom.transferSyntax.name) (\(dicom.transferSyntax.uid))"),

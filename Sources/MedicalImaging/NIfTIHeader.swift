@@ -61,7 +61,8 @@ public struct NIfTIHeader: Equatable, Sendable {
     public var shape: [Int] { Array(dim[1...max(1, min(dim[0], 7))]) }
 
     /// Where the voxels start: `vox_offset`, or right after the header and the 4 extension bytes when it
-    /// is 0 (352 for NIfTI-1, 544 for NIfTI-2), as nibabel reads single files.
+    /// is 0 (352 for NIfTI-1, 544 for NIfTI-2), as the NIfTI C library reads single files (nibabel would
+    /// read from byte 0, the header itself).
     public var dataOffset: Int { voxOffset == 0 ? headerSize + 4 : Int(voxOffset) }
 
     /// `pixdim[1…3]` repaired as nibabel does on load (0 → 1, negative → absolute value): the voxel size.

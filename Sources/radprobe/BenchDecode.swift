@@ -40,11 +40,11 @@ struct BenchDecode: AsyncParsableCommand {
         let folder = keepFiles.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("radprobe-bench-\(UUID().uuidString)")
         var standardFiles: [URL] = []
+        defer { if keepFiles == nil { try? manager.removeItem(at: folder) } }
         if standard {
             try CommandFailure.wrap { try manager.createDirectory(at: folder, withIntermediateDirectories: true) }
             standardFiles = try CommandFailure.wrap { try BenchmarkPhantom.writeStandardFiles(to: folder) }
         }
-        defer { if keepFiles == nil { try? manager.removeItem(at: folder) } }
         let all = standardFiles + files.map { URL(fileURLWithPath: $0) }
         let output = BenchOutput(json: json)
         output.emit(nil, text: "file                       format        on disk MB   decoded            images/s   file MB/s")

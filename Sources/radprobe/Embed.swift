@@ -33,6 +33,9 @@ struct Embed: AsyncParsableCommand {
     @Option(help: "Slice plane of a volume: axial, coronal or sagittal.")
     var axis: VolumeSlicer.Axis = .axial
 
+    @Option(help: "Frame of a 4D volume (e.g. a time point of an fMRI series).")
+    var frame: Int = 0
+
     @Option(help: "Square size the image is resized to (a multiple of the patch size).")
     var size: Int = 224
 
@@ -58,6 +61,7 @@ struct Embed: AsyncParsableCommand {
         if let layers, layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
         if size < 1 { throw ValidationError("--size must be positive (got \(size)).") }
+        if frame < 0 { throw ValidationError("--frame must be at least 0 (got \(frame)).") }
         if let interpolation, VisionTransformerConfiguration.PositionInterpolation(name: interpolation) == nil {
             throw ValidationError("--interpolation must be official, size, antialiased-size or scale-factor-OFFSET (got \(interpolation)).")
         }
@@ -124,7 +128,9 @@ struct Embed: AsyncParsableCommand {
     }
 
     /// Writes every output into a staging folder inside `directory`, then renames them into place, so a
-    /// failed write (disk full, unwritable folder, a directory in the way) leaves the earlier outputs untouched.
+    /// failed write (disk full, unwritable folder, a directory in the way) leaves the earlier outputs
+    /// untouched. The renames themselves go one by one: only a rename failing midway (which the checks
+    /// before it make unlikely) would leave outputs of two runs side by side.
     static func writeAll(_ outputs: [(name: String, data: Data)], to directory: URL) throws {
         let manager = FileManager.default
         do { try manager.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
@@ -192,9 +198,14 @@ struct Embed: AsyncParsableCommand {
         case .image(let picture):
             return (pipeline.tensor(picture), record)
         case .volume(let volume):
-            let slices = try pipeline.slices(of: volume, axis: axis)
+            guard (0..<volume.frames).contains(frame) else {
+                throw CommandFailure("--frame \(frame) is outside the volume's \(volume.frames) frame\(volume.frames == 1 ? "" : "s") (0…\(volume.frames - 1))")
+            }
+            let slices = try pipeline.slices(of: volume, axis: axis, frame: frame)
             record["axis"] = axis.rawValue
             record["slices"] = slices.count
+            record["frame"] = frame
+            record["frames"] = volume.frames
             return (Tensor.stack(slices.map(\.tensor)), record)
         }
     }

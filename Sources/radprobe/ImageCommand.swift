@@ -39,7 +39,7 @@ struct ImageInfo: AsyncParsableCommand {
                 "\(millimetres(spacing)) mm (rows × columns)" + (spacing.contains { $0 <= 0 } ? ", as stated: not a usable spacing" : "")
             } ?? "not stated"))
             lines.append(("orientation", "not stated (2D image)"))
-            lines.append(("stored type", image.bitDepth <= 16 ? "\(image.bitDepth)-bit integer" : "float"))
+            lines.append(("stored type", image.bitDepth < 32 ? "\(image.bitDepth)-bit integer" : "32-bit samples"))
             values = image.pixels
         case .volume(let volume):
             let frames = volume.frames > 1 ? " × \(volume.frames) frames" : ""
@@ -111,7 +111,7 @@ struct ImagePreview: AsyncParsableCommand {
         let steps = (clip.map { [$0] } ?? []) + [.minMax(MinMaxScale())]
         let pipeline = PreprocessingPipeline(steps: steps)
         let picture: Image2D
-        var where_ = ""
+        var sliceLabel = ""
         switch image.content {
         case .image(let flat):
             if slice != nil { throw CommandFailure("\(file): is a 2D image; --slice applies to volumes only") }
@@ -123,11 +123,11 @@ struct ImagePreview: AsyncParsableCommand {
                 throw CommandFailure("--slice \(index) is outside the volume's \(count) \(axis.rawValue) slices (0…\(count - 1))")
             }
             picture = try CommandFailure.wrap { try pipeline.slice(index, of: volume, axis: axis) }
-            where_ = " (\(axis.rawValue) slice \(index) of \(count))"
+            sliceLabel = " (\(axis.rawValue) slice \(index) of \(count))"
         }
         let scaled = Image2D(width: picture.width, height: picture.height, channels: picture.channels,
                              pixels: picture.pixels.map { $0 * 255 })
         try CommandFailure.wrap { try PNGWriter.write(scaled, to: URL(fileURLWithPath: out)) }
-        print("wrote \(out): \(picture.width) × \(picture.height)\(where_), \(pipeline.description)")
+        print("wrote \(out): \(picture.width) × \(picture.height)\(sliceLabel), \(pipeline.description)")
     }
 }

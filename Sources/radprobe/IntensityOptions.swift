@@ -42,11 +42,6 @@ struct IntensityOptions: ParsableArguments {
         modality ?? file.modality.map(PreprocessingPipeline.Modality.init(dicomModality:)) ?? .other
     }
 
-    /// The clipping step for `file`: `--window`/`--percentile`, else the modality's default.
-    func step(for file: MedicalImageFile) throws -> PreprocessingStep? {
-        try explicitStep() ?? modality(of: file).intensityStep
-    }
-
     static func pair(_ text: String) -> (Double, Double)? {
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, let a = parts[0], let b = parts[1], a.isFinite, b.isFinite else { return nil }

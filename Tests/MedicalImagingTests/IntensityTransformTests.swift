@@ -123,4 +123,10 @@ final class IntensityTransformTests: XCTestCase {
         }
         XCTAssertThrowsError(try JSONDecoder().decode(PreprocessingPipeline.self, from: Data("\"imagenet > x\"".utf8)))
     }
+
+    /// Infinities do not set the range: finite values scale as without them, +∞ → 1, −∞ → 0, NaN → 0.
+    func testMinMaxIgnoresInfinities() {
+        let image = Image2D(width: 5, height: 1, channels: 1, pixels: [2, 4, .infinity, -.infinity, .nan])
+        XCTAssertEqual(MinMaxScale().apply(image).pixels, [0, 1, 1, 0, 0])
+    }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import MedicalImaging
+@testable import MedicalImaging
 import TestSupport
 import XCTest
 

@@ -105,6 +105,20 @@ final class ImageCommandTests: XCTestCase {
         }
     }
 
+    /// `--frame` picks a time point of a 4D volume and is recorded; a frame that does not exist is refused.
+    func testEmbedAFrameOfA4DVolume() throws {
+        let fourD = CLIFixture.path("imaging/nifti/four_d.nii.gz")
+        let frames = try NIfTIReader.read(contentsOf: URL(fileURLWithPath: fourD)).frames
+        let out = try temporaryDirectory()
+        let run = try embed(CLIFixture.plainPTH, .image(fourD, size: 28), out: out, "--frame", String(frames - 1))
+        XCTAssertEqual(run.exitCode, 0, "\(run)")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("embedding.json"))) as! [String: Any]
+        XCTAssertEqual(record["frame"] as? Int, frames - 1)
+        XCTAssertEqual(record["frames"] as? Int, frames)
+        assertFails(try embed(CLIFixture.plainPTH, .image(fourD, size: 28), out: out, "--frame", String(frames)),
+                    mentioning: ["--frame \(frames) is outside the volume's \(frames) frames"])
+    }
+
     func testBenchDecodeMeasuresTheGivenFiles() throws {
         let run = try radprobeSucceeds(["bench", "decode", "--no-standard", "--repeats", "1", "--json", Self.series,
                                         CLIFixture.path("imaging/jpeg/grey_37x23.jpg")])

@@ -30,7 +30,7 @@ public struct DICOMFile: Sendable {
     /// Parses the DICOM file at `url` (pixels are decoded later, when asked for). Throws `ImagingError`
     /// naming the file when it is missing, not DICOM, truncated or corrupt.
     public static func read(contentsOf url: URL) throws -> DICOMFile {
-        try decode(readBytes(url), file: url.path, source: url)
+        try decode([UInt8](FileBytes.read(contentsOf: url)), file: url.path, source: url)
     }
 
     /// Parses DICOM bytes held in memory; `file` names them in errors.
@@ -38,18 +38,6 @@ public struct DICOMFile: Sendable {
         let parsed = try DICOMParser.parse(bytes, file: file)
         return DICOMFile(source: source, path: file, meta: parsed.meta, dataSet: parsed.dataSet,
                          transferSyntax: parsed.transferSyntax)
-    }
-
-    /// The bytes of `url`, or an `ImagingError` saying why they cannot be read.
-    static func readBytes(_ url: URL) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw ImagingError(file: url.path, problem: "cannot be read: no such file")
-        }
-        guard !isDirectory.boolValue else { throw ImagingError(file: url.path, problem: "cannot be read: is a directory") }
-        do { return [UInt8](try Data(contentsOf: url)) } catch {
-            throw ImagingError(file: url.path, problem: "cannot be read (\(error.localizedDescription))")
-        }
     }
 
     // MARK: - Attributes

@@ -101,6 +101,9 @@ enum DICOMParser {
 
     /// Inflates a raw deflate stream (no zlib header), as Deflated Explicit VR Little Endian stores the data set.
     static func inflate(_ input: [UInt8], file: String) throws -> [UInt8] {
+        guard input.count <= Int(UInt32.max) else {
+            throw ImagingError(file: file, problem: "has a deflated data set of \(input.count) bytes; RadProbe inflates at most 4 GiB")
+        }
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ImagingError(file: file, problem: "cannot be inflated (zlib could not start)")

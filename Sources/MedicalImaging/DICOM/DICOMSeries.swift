@@ -77,7 +77,7 @@ public enum DICOMSeries {
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 continue
             }
-            let bytes = try DICOMFile.readBytes(url)
+            let bytes = [UInt8](try FileBytes.read(contentsOf: url))
             guard DICOMParser.looksLikeDICOM(bytes) else { continue }
             let file = try DICOMFile.decode(bytes, file: url.path, source: url)
             guard file.dataSet.contains(.pixelData) else { continue }

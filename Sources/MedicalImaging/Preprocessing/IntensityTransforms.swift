@@ -101,8 +101,8 @@ public struct PercentileClip: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Min–max scaling to [0, 1] over all samples and channels together: `x' = (x − min) / (max − min)`,
-/// min and max over the non-NaN samples; all zeros when `max = min` (or every sample is NaN); NaN
-/// becomes 0. The result has `bitDepth` 32.
+/// min and max over the finite samples; all zeros when `max = min` (or no sample is finite); NaN
+/// becomes 0 and ±∞ are clamped to 1 and 0. The result has `bitDepth` 32.
 public struct MinMaxScale: Hashable, Sendable, CustomStringConvertible {
     /// The scaling.
     public init() {}
@@ -113,12 +113,12 @@ public struct MinMaxScale: Hashable, Sendable, CustomStringConvertible {
     /// The image scaled to [0, 1].
     public func apply(_ image: Image2D) -> Image2D {
         var lo = Float.infinity, hi = -Float.infinity
-        for v in image.pixels where !v.isNaN {
+        for v in image.pixels where v.isFinite {
             lo = min(lo, v)
             hi = max(hi, v)
         }
         let range = hi - lo
-        let scaled = range > 0 ? image.pixels.map { $0.isNaN ? 0 : ($0 - lo) / range }
+        let scaled = range > 0 ? image.pixels.map { $0.isNaN ? 0 : (min(max($0, lo), hi) - lo) / range }
                                : [Float](repeating: 0, count: image.pixels.count)
         return image.replacingPixels(scaled, bitDepth: 32)
     }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The text form of pipeline and augmentation records: steps joined by `" > "`, each `name` or
-/// `name[arg,arg,…]`.
+// The text form of pipeline and augmentation records: steps joined by `" > "`, each `name` or
+// `name[arg,arg,…]`.
 
 /// A step that has a text record (`description`) and can be read back from it.
 public protocol RecordedStep: CustomStringConvertible {

@@ -1,8 +1,9 @@
 /// The taps of a 1-D resampling from `input` to `output` samples: output `i` is
 /// `Σ_t weights[i][t] · source[indices[i][t]]`, summed in tap order starting from the first product,
-/// as PyTorch's CPU kernels do. One constructor per interpolation, each computed in `Float` exactly as
-/// torch 1.13 computes it for `F.interpolate(size=…)` with `align_corners=False`, `scale = input / output`
-/// rounded to `Float`.
+/// as PyTorch's CPU kernels do. One constructor per interpolation, each following torch 1.13's
+/// `F.interpolate(size=…)` with `align_corners=False` and `scale = input / output` rounded to `Float`;
+/// intermediate coordinates are rounded to `Float` at each step (torch keeps some in double), so a
+/// weight may differ from torch's by an ulp (the tests hold outputs to 1e-5).
 struct ResamplingTaps {
     /// Taps of each output sample.
     let count: [Int]
