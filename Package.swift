@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .target(name: "CPNGDecode", dependencies: ["CPNG"]),
         .target(name: "TensorCore"),
         .target(name: "FileAccess"),
         .target(name: "TensorKernels", dependencies: [
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Checkpoints", dependencies: ["TensorCore", "FileAccess"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CJPEG", "CZlib", "CHDF5"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CPNGDecode", "CJPEG", "CZlib", "CHDF5"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [

@@ -1,4 +1,4 @@
-import CPNG
+import CPNGDecode
 import Foundation
 
 /// Reads PNG files into `Image2D`s with libpng, keeping the raw stored sample values.
@@ -9,22 +9,26 @@ import Foundation
 /// expanded to 8 bits (v × 255 / (2^bits − 1)); palette indices become their PLTE colours.
 /// Colour-space chunks (gAMA, cHRM, sRGB, iCCP) are ignored: no gamma correction or linearisation.
 ///
-/// How: libpng reports errors by `longjmp`, which Swift cannot catch, so a file is read in three steps.
+/// How: a file is read in one decompression.
 /// 1. A Swift walk over the chunk framing checks the signature and that every chunk up to IEND is
 ///    complete (clear "not a PNG" / "truncated" errors).
-/// 2. libpng's simplified API (`png_image`, whose errors come back in `png_image.message` without
-///    a `longjmp`) decodes the whole image once, as validation: CRCs, the zlib stream, the row data.
-///    Its pixels are not used: it linearises/gamma-corrects when a file carries gAMA/sRGB chunks and
-///    pre-multiplies 16-bit alpha, so it does not return raw values in general.
-/// 3. The classic libpng API decodes the same bytes again with only `png_set_palette_to_rgb`,
-///    `png_set_expand_gray_1_2_4_to_8` and `png_set_interlace_handling`, which give raw values. Its
-///    error handler traps (`fatalError`); step 2 has already seen libpng accept these exact bytes.
+/// 2. libpng's classic API, driven from the small C target `CPNGDecode` (libpng reports errors by
+///    `longjmp`, which Swift cannot catch, so the C side holds the `setjmp` and returns libpng's
+///    message), reads the header with only `png_set_palette_to_rgb`, `png_set_expand_gray_1_2_4_to_8`,
+///    `png_set_strip_alpha`, `png_set_swap` (16-bit samples in host order) and interlace handling.
+/// 3. The header's promise is bounded by the file size before anything is allocated: the inflated
+///    rows, `height × (1 + ⌈width × bits per pixel / 8⌉)` bytes, can be at most 1032 × the file size
+///    (deflate's largest expansion) plus a small constant, and the decoded image at most 2³¹ bytes.
+/// 4. libpng decompresses the image once into an interleaved buffer, checking CRCs and the zlib stream
+///    as it does by default, and reads the chunks after it through IEND; a tight loop then spreads the
+///    samples into planar `Float`s.
 public enum PNGReader {
     /// The eight bytes every PNG file starts with.
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Reads the PNG file at `url`; throws `ImagingError` naming the file when it is missing, unreadable,
-    /// not a PNG (wrong signature), truncated, or rejected by libpng (CRC, zlib or format errors).
+    /// not a PNG (wrong signature), truncated, rejected by libpng (CRC, zlib or format errors), or
+    /// promises more pixels than its size allows.
     public static func read(contentsOf url: URL) throws -> Image2D {
         try decode(FileBytes.read(contentsOf: url), file: url.path, source: url)
     }
@@ -33,8 +37,7 @@ public enum PNGReader {
     public static func decode(_ data: Data, file: String = "<memory>", source: URL? = nil) throws -> Image2D {
         try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Image2D in
             try checkFraming(bytes, file: file)
-            try validateWithSimplifiedAPI(bytes, file: file)
-            return try decodeRaw(bytes, file: file, source: source)
+            return try decodePixels(bytes, file: file, source: source)
         }
     }
 
@@ -77,107 +80,71 @@ public enum PNGReader {
         }
     }
 
-    // MARK: - Step 2: validation by the simplified API (no longjmp)
+    // MARK: - Steps 2 to 4: one libpng pass
 
-    static func validateWithSimplifiedAPI(_ bytes: UnsafeRawBufferPointer, file: String) throws {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        defer { png_image_free(&image) }
-        guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
-            throw ImagingError(file: file, problem: "is not a valid PNG (libpng: \(message(of: &image)))")
+    /// The largest factor by which deflate can expand data (a 258-byte match coded in 2 bits), and the
+    /// slack for the zlib and block headers of a tiny file.
+    static let deflateExpansion = 1032, deflateSlack = 4096
+
+    static func decodePixels(_ bytes: UnsafeRawBufferPointer, file: String, source url: URL?) throws -> Image2D {
+        func libpngError(_ message: [CChar]) -> ImagingError {
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return ImagingError(file: file, problem: "is not a valid PNG (libpng: \(text.isEmpty ? "unknown error" : text))")
         }
-        // Decode into the file's own layout (palette expanded); the pixels are discarded.
-        image.format &= ~UInt32(PNG_FORMAT_FLAG_COLORMAP)
-        let channels = (image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0 ? 3 : 1)
-            + (image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0 ? 1 : 0)
-        let sampleBytes = image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0 ? 2 : 1
-        let (size, overflow) = (Int(image.width) * Int(image.height)).multipliedReportingOverflow(by: channels * sampleBytes)
-        guard !overflow, size < Int(Int32.max) else {
-            throw ImagingError(file: file, problem: "is too large to decode (\(image.width)×\(image.height))")
+        var message = [CChar](repeating: 0, count: Int(PNG_DECODE_MESSAGE_SIZE))
+        var header = png_decode_header()
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let decoder = png_decode_open(base, bytes.count, &header, &message) else { throw libpngError(message) }
+        defer { png_decode_close(decoder) }
+
+        let width = Int(header.width), height = Int(header.height), channels = Int(header.channels)
+        let depth = Int(header.bit_depth), rowBytes = header.row_bytes
+        let (fileRowBits, rowOverflow) = width.multipliedReportingOverflow(by: Int(header.file_pixel_bits))
+        let (inflated, inflatedOverflow) = height.multipliedReportingOverflow(by: 1 + (fileRowBits + 7) / 8)
+        let (decoded, decodedOverflow) = height.multipliedReportingOverflow(by: rowBytes)
+        guard !rowOverflow, !inflatedOverflow, !decodedOverflow, decoded <= 1 << 31 else {
+            throw ImagingError(file: file, problem: "is too large to decode (\(width)×\(height))")
         }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 16)
+        guard inflated <= deflateExpansion * bytes.count + deflateSlack else {
+            throw ImagingError(file: file, problem: "is corrupt: its header promises \(width)×\(height) pixels of "
+                + "\(header.file_pixel_bits) bits (\(inflated) bytes of row data), "
+                + "more than its \(bytes.count) bytes can hold")
+        }
+
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(decoded, 1), alignment: 16)
         defer { buffer.deallocate() }
-        guard png_image_finish_read(&image, nil, buffer, 0, nil) != 0 else {
-            throw ImagingError(file: file, problem: "is not a valid PNG (libpng: \(message(of: &image)))")
+        guard png_decode_read(decoder, buffer.assumingMemoryBound(to: UInt8.self), &message) != 0 else {
+            throw libpngError(message)
         }
-    }
-
-    static func message(of image: inout png_image) -> String {
-        withUnsafeBytes(of: &image.message) { raw in
-            let text = raw.prefix { $0 != 0 }
-            return text.isEmpty ? "unknown error" : String(decoding: text, as: UTF8.self)
-        }
-    }
-
-    // MARK: - Step 3: raw decoding by the classic API
-
-    /// Bytes handed to libpng's read callback.
-    struct MemorySource {
-        let base: UnsafePointer<UInt8>
-        let count: Int
-        var offset: Int
-    }
-
-    static func decodeRaw(_ bytes: UnsafeRawBufferPointer, file: String, source url: URL?) throws -> Image2D {
-        let onError: png_error_ptr = { _, message in
-            let text = message.map { String(cString: $0) } ?? "unknown error"
-            fatalError("libpng: \(text), on data its simplified API had accepted")
-        }
-        let onWarning: png_error_ptr = { _, _ in }
-        let onRead: png_rw_ptr = { png, destination, length in
-            guard let io = png_get_io_ptr(png)?.assumingMemoryBound(to: MemorySource.self), let destination else { return }
-            guard length <= io.pointee.count - io.pointee.offset else { png_error(png, "read beyond end of data") }
-            destination.update(from: io.pointee.base + io.pointee.offset, count: length)
-            io.pointee.offset += length
-        }
-        guard let png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nil, onError, onWarning) else {
-            throw ImagingError(file: file, problem: "cannot be decoded (libpng could not allocate its reader)")
-        }
-        var info = png_create_info_struct(png)
-        defer {
-            var owned: OpaquePointer? = png
-            png_destroy_read_struct(&owned, &info, nil)
-        }
-        guard info != nil else { throw ImagingError(file: file, problem: "cannot be decoded (libpng could not allocate)") }
-
-        var source = MemorySource(base: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count, offset: 0)
-        return withUnsafeMutablePointer(to: &source) { io -> Image2D in
-            png_set_read_fn(png, io, onRead)
-            png_read_info(png, info)
-            let colorType = Int(png_get_color_type(png, info))
-            let fileDepth = Int(png_get_bit_depth(png, info))
-            if colorType == 3 { png_set_palette_to_rgb(png) }               // PNG_COLOR_TYPE_PALETTE
-            if colorType == 0 && fileDepth < 8 { png_set_expand_gray_1_2_4_to_8(png) }
-            _ = png_set_interlace_handling(png)
-            png_read_update_info(png, info)
-
-            let width = Int(png_get_image_width(png, info)), height = Int(png_get_image_height(png, info))
-            let stored = Int(png_get_channels(png, info))                   // 1, 2 (grey+alpha), 3 or 4 (RGBA)
-            let depth = Int(png_get_bit_depth(png, info))                   // 8 or 16 after the transforms
-            let rowBytes = Int(png_get_rowbytes(png, info))
-            precondition((1...4).contains(stored) && (depth == 8 || depth == 16) && rowBytes == width * stored * depth / 8,
-                         "libpng gave \(stored) channels of \(depth) bits, \(rowBytes) bytes a row")
-            let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: max(rowBytes * height, 1))
-            defer { rows.deallocate() }
-            var rowPointers: [UnsafeMutablePointer<UInt8>?] = (0..<height).map { rows + $0 * rowBytes }
-            rowPointers.withUnsafeMutableBufferPointer { png_read_image(png, $0.baseAddress) }
-
-            let channels = stored >= 3 ? 3 : 1                              // drop alpha (2nd or 4th sample)
-            let plane = width * height
-            var pixels = [Float](repeating: 0, count: channels * plane)
-            pixels.withUnsafeMutableBufferPointer { out in
-                for y in 0..<height {
-                    let row = rows + y * rowBytes
-                    for x in 0..<width {
-                        for c in 0..<channels {
-                            let sample = x * stored + c
-                            let value = depth == 16 ? Int(row[2 * sample]) << 8 | Int(row[2 * sample + 1]) : Int(row[sample])
-                            out[c * plane + y * width + x] = Float(value)
-                        }
-                    }
-                }
+        let count = channels * width * height
+        let pixels = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            adviseHugePages(UnsafeMutableRawBufferPointer(out))
+            if depth == 16 {
+                planar(buffer.assumingMemoryBound(to: UInt16.self), channels: channels, pixels: width * height, into: out)
+            } else {
+                planar(buffer.assumingMemoryBound(to: UInt8.self), channels: channels, pixels: width * height, into: out)
             }
-            return Image2D(width: width, height: height, channels: channels, pixels: pixels, bitDepth: depth, source: url)
+            initialized = count
+        }
+        return Image2D(width: width, height: height, channels: channels, pixels: pixels, bitDepth: depth, source: url)
+    }
+
+    /// Interleaved samples (`c0 c1 c2 c0 c1 c2 …` for 3 channels) → planes of `Float`
+    /// (`c0 c0 … c1 c1 … c2 c2 …`); one channel is a plain conversion.
+    @inline(__always)
+    static func planar<Sample: FixedWidthInteger & UnsignedInteger>(
+        _ samples: UnsafePointer<Sample>, channels: Int, pixels: Int, into out: UnsafeMutableBufferPointer<Float>
+    ) {
+        guard let destination = out.baseAddress else { return }
+        if channels == 1 {
+            for n in 0..<pixels { destination[n] = Float(samples[n]) }
+            return
+        }
+        let green = destination + pixels, blue = destination + 2 * pixels
+        for n in 0..<pixels {
+            destination[n] = Float(samples[3 * n])
+            green[n] = Float(samples[3 * n + 1])
+            blue[n] = Float(samples[3 * n + 2])
         }
     }
 }

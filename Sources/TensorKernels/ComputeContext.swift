@@ -22,7 +22,7 @@ public struct ComputeContext: Sendable {
     /// each from the kernel and unmaps it on free, so every forward pass faults in fresh zeroed pages;
     /// keeping them in the heap lets the next block reuse the same memory (measured: ~5 % of a ViT-S
     /// forward). Process-wide and idempotent; glibc only.
-    static func keepLargeBuffersInTheHeap() {
+    public static func keepLargeBuffersInTheHeap() {
         #if canImport(Glibc)
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)

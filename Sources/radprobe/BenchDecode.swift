@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MedicalImaging
+import TensorKernels
 
 /// `radprobe bench decode`: how fast RadProbe decodes image files (file MB/s and 2D images/s).
 struct BenchDecode: AsyncParsableCommand {
@@ -36,6 +37,9 @@ struct BenchDecode: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Decoding in `embed` runs beside a ComputeContext, which sets the allocator this way; without it
+        // glibc maps every multi-megabyte image buffer afresh and the measurement would not be the same.
+        ComputeContext.keepLargeBuffersInTheHeap()
         let manager = FileManager.default
         let folder = keepFiles.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("radprobe-bench-\(UUID().uuidString)")

@@ -263,6 +263,19 @@ final class DICOMFileTests: XCTestCase {
         assertFails(bytes, label: "huge.dcm", containing: "is truncated: element (7FE0,0010) declares")
     }
 
+    /// 8-bit samples in a big-endian OW element are read from swapped byte pairs: a 1 × 1 image whose
+    /// Pixel Data holds one byte (no pad) is truncated, not read one byte past the end.
+    func testOddLengthBigEndianOWIsTruncated() throws {
+        let base64 = [
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABESUNNAgAQAFVJFAAxLjIu",
+            "ODQwLjEwMDA4LjEuMi4yAAAoAAJVUwACAAEAKAAEQ1MADE1PTk9DSFJPTUUyIAAoABBVUwACAAEAKAARVVMAAgABACgBAFVT",
+            "AAIACAAoAQFVUwACAAgAKAECVVMAAgAHACgBA1VTAAIAAH/gABBPVwAAAAAAAQU=",
+        ].joined()
+        let bytes = [UInt8](try XCTUnwrap(Data(base64Encoded: base64)))
+        assertFails(bytes, label: "odd_ow_be.dcm", containing: "is truncated: Pixel Data holds 1 bytes")
+    }
+
     func testUnsupportedRLEAndPixelDataCorruption() throws {
         var bytes = [UInt8](try Data(contentsOf: fixture("multiframe_rle.dcm")))
         // Change the first frame's segment count from 2 to 3.

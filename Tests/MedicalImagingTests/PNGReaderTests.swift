@@ -151,4 +151,29 @@ final class PNGReaderTests: XCTestCase {
         XCTAssertEqual(error.description, "/x/y.png: is truncated")
         XCTAssertEqual("\(error)", "/x/y.png: is truncated")
     }
+
+    /// A header promising 30000 × 30000 pixels over a few bytes of image data is refused before
+    /// anything of that size is allocated.
+    func testHeaderPromisingFarMorePixelsThanTheFileHoldsIsRefused() throws {
+        var bytes = [UInt8](try PNGWriter.encode(Image2D(width: 1, height: 1, channels: 1, pixels: [7])))
+        // IHDR data starts at byte 16 (8 signature + 4 length + 4 type); width and height are big-endian.
+        let side: [UInt8] = [0x00, 0x00, 0x75, 0x30]  // 30000
+        bytes.replaceSubrange(16..<20, with: side)
+        bytes.replaceSubrange(20..<24, with: side)
+        let crc = Self.crc32(Array(bytes[12..<29]))  // chunk type + 13 data bytes
+        bytes.replaceSubrange(29..<33, with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32($0))) })
+        XCTAssertThrowsError(try PNGReader.decode(Data(bytes), file: "huge.png")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("huge.png: is corrupt: its header promises 30000×30000 pixels"), "\(error)")
+        }
+    }
+
+    /// CRC-32 as PNG chunks use it (ISO 3309, reflected, polynomial 0xEDB88320).
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
 }

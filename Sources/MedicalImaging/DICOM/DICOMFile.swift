@@ -110,20 +110,22 @@ public struct DICOMFile: Sendable {
     public func images() throws -> [Image2D] {
         let decoder = try DICOMPixelDecoder(dataSet: dataSet, transferSyntax: transferSyntax, file: path)
         let layout = decoder.layout
-        return try decoder.frames().enumerated().map { index, stored in
+        // Rescaled in place: `frames` holds the only reference to each frame's array, so nothing is copied.
+        var frames = try decoder.frames()
+        let invert = layout.photometricInterpretation == "MONOCHROME1"
+        for index in frames.indices {
             let (slope, intercept) = rescale(frame: index)
+            guard slope != 1 || intercept != 0 || invert else { continue }
             let (lo, hi) = valueRange(layout, frame: index)
-            let invert = layout.photometricInterpretation == "MONOCHROME1"
-            var values = stored
-            if slope != 1 || intercept != 0 || invert {
-                let mirror = lo + hi
+            let mirror = lo + hi
+            frames[index].withUnsafeMutableBufferPointer { values in
                 for n in values.indices {
-                    let value = Double(stored[n]) * slope + intercept
+                    let value = Double(values[n]) * slope + intercept
                     values[n] = Float(invert ? mirror - value : value)
                 }
             }
-            return makeImage(values, layout: layout, frame: index)
         }
+        return frames.enumerated().map { index, values in makeImage(values, layout: layout, frame: index) }
     }
 
     /// The single frame of a one-frame file; throws for a multi-frame file (use `images()`).

@@ -175,7 +175,9 @@ struct DICOMPixelDecoder {
     func checkNativeLength(_ count: Int) throws {
         let samples = layout.samplesPerFrame * layout.frames
         let (bits, overflow) = samples.multipliedReportingOverflow(by: layout.bitsAllocated)
-        let needed = (bits + 7) / 8
+        // 8-bit samples in big-endian OW are read from swapped byte pairs, so the last pair must be whole.
+        let swapsPairs = element.isBigEndian && element.vr == "OW" && layout.bitsAllocated == 8
+        let needed = swapsPairs ? ((bits + 15) / 16) * 2 : (bits + 7) / 8
         guard !overflow, count >= needed else {
             throw fail("is truncated: Pixel Data holds \(count) bytes, but \(layout.frames) frame(s) of \(layout.rows) × "
                 + "\(layout.columns) × \(layout.samplesPerPixel) samples of \(layout.bitsAllocated) bits need \(needed)")
@@ -191,21 +193,23 @@ struct DICOMPixelDecoder {
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard let out = buffer.baseAddress else { return }
             adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+            // Offsets use wrapping arithmetic (which lets the loops vectorise): `checkNativeLength` has
+            // checked that every sample of every frame lies inside `bytes`.
             bytes.withUnsafeBytes { data in
                 switch layout.bitsAllocated {
                 case 1:
                     let first = index * count
-                    format.convert(count, into: out) { n in UInt32(data[(first + n) >> 3] >> UInt8((first + n) & 7)) & 1 }
+                    format.convert(count, into: out) { n in UInt32(data[(first &+ n) &>> 3] &>> UInt8((first &+ n) & 7)) & 1 }
                 case 8:
                     let base = index * count
                     if bigEndian && element.vr == "OW" {
-                        format.convert(count, into: out) { n in UInt32(data[(base + n) ^ 1]) }
+                        format.convert(count, into: out) { n in UInt32(data[(base &+ n) ^ 1]) }
                     } else {
-                        format.convert(count, into: out) { n in UInt32(data[base + n]) }
+                        format.convert(count, into: out) { n in UInt32(data[base &+ n]) }
                     }
                 case 16:
                     let base = index * count * 2
-                    func stored(_ n: Int) -> UInt16 { data.loadUnaligned(fromByteOffset: base + 2 * n, as: UInt16.self) }
+                    func stored(_ n: Int) -> UInt16 { data.loadUnaligned(fromByteOffset: base &+ 2 &* n, as: UInt16.self) }
                     if bigEndian {
                         format.convert(count, into: out) { UInt32(UInt16(bigEndian: stored($0))) }
                     } else {
@@ -213,7 +217,7 @@ struct DICOMPixelDecoder {
                     }
                 default:
                     let base = index * count * 4
-                    func stored(_ n: Int) -> UInt32 { data.loadUnaligned(fromByteOffset: base + 4 * n, as: UInt32.self) }
+                    func stored(_ n: Int) -> UInt32 { data.loadUnaligned(fromByteOffset: base &+ 4 &* n, as: UInt32.self) }
                     if bigEndian {
                         format.convert(count, into: out) { UInt32(bigEndian: stored($0)) }
                     } else {
