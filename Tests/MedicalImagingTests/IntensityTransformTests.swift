@@ -94,7 +94,7 @@ final class IntensityTransformTests: XCTestCase {
                        "window[-1024,600] > minmax > grey3 > resize[224,square,bilinear-aa] > imagenet")
         XCTAssertEqual(PreprocessingPipeline.study(size: 448, modality: .mri).description,
                        "percentile[5,95] > minmax > grey3 > resize[448,square,bilinear-aa] > imagenet")
-        XCTAssertEqual(Preprocessing(size: 224).pipeline.description,
+        XCTAssertEqual(PreprocessingPipeline.study(size: 224, modality: .xray).description,
                        "minmax > grey3 > resize[224,square,bilinear-aa] > imagenet")
         XCTAssertEqual(PreprocessingPipeline.dinov2Evaluation(modality: .xray).description,
                        "minmax > grey3 > resize[224,short256-crop,bicubic-aa] > imagenet")

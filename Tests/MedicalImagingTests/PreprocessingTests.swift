@@ -7,9 +7,12 @@ import XCTest
 /// Preprocessing parity with torch 1.13 (`interpolate(mode="bilinear", align_corners=False,
 /// antialias=True)` + ImageNet normalisation), fixtures from scripts/make_imaging_fixtures.py.
 final class PreprocessingTests: XCTestCase {
+    /// The study's pipeline without modality clipping: `minmax > grey3 > resize[size,square,bilinear-aa] > imagenet`.
+    func study(_ size: Int) -> PreprocessingPipeline { .study(size: size, modality: .other) }
+
     func parity(_ png: String, size: Int, expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let image = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/\(png)"))
-        let actual = Preprocessing(size: size)(image)
+        let actual = study(size).tensor(image)
         let reference = try Fixtures.array("imaging/preprocess/\(expected)")
         XCTAssertEqual(actual.shape, [1, 3, size, size], file: file, line: line)
         assertClose(actual, reference, tolerance: 1e-5, "\(png) → \(size)", file: file, line: line)
@@ -34,7 +37,7 @@ final class PreprocessingTests: XCTestCase {
         for y in 0..<height {
             for x in 0..<width { pixels[y * width + x] = Float((x * x * 3 + y * 7919 + x * y * 13) % 65521) }
         }
-        let output = Preprocessing(size: 224)(Image2D(width: width, height: height, channels: 1, pixels: pixels, bitDepth: 16))
+        let output = study(224).tensor(Image2D(width: width, height: height, channels: 1, pixels: pixels, bitDepth: 16))
         XCTAssertEqual(output.shape, [1, 3, 224, 224])
         let strided = Tensor(shape: [1, 3, 32, 32]) { out in
             for c in 0..<3 { for y in 0..<32 { for x in 0..<32 { out[(c * 32 + y) * 32 + x] = output[0, c, 7 * y, 7 * x] } } }
@@ -45,12 +48,12 @@ final class PreprocessingTests: XCTestCase {
 
     func testConstantImageGivesZerosNotNaN() {
         let constant = Image2D(width: 5, height: 4, channels: 1, pixels: [Float](repeating: 1234, count: 20), bitDepth: 16)
-        let scaled = Preprocessing.minMaxScaled(constant)
+        let scaled = MinMaxScale().apply(constant)
         XCTAssertEqual(scaled.pixels, [Float](repeating: 0, count: 20))
-        let output = Preprocessing(size: 8)(constant)
+        let output = study(8).tensor(constant)
         XCTAssertEqual(output.shape, [1, 3, 8, 8])
         for c in 0..<3 {
-            let expected = (0 - Preprocessing.imageNetMean[c]) / Preprocessing.imageNetStd[c]
+            let expected = (0 - ImageNetNormalize.mean[c]) / ImageNetNormalize.std[c]
             for y in 0..<8 { for x in 0..<8 { XCTAssertEqual(output[0, c, y, x], expected, accuracy: 1e-6) } }
         }
         XCTAssertTrue(output.scalars.allSatisfy { $0.isFinite })
@@ -58,41 +61,27 @@ final class PreprocessingTests: XCTestCase {
 
     func testMinMaxSpansAllChannelsTogether() {
         let image = Image2D(width: 2, height: 1, channels: 3, pixels: [10, 20, 30, 40, 50, 110])
-        XCTAssertEqual(Preprocessing.minMaxScaled(image).pixels, [0, 0.1, 0.2, 0.3, 0.4, 1])
+        XCTAssertEqual(MinMaxScale().apply(image).pixels, [0, 0.1, 0.2, 0.3, 0.4, 1])
     }
 
     func testResizeKeepsConstantsAndIdentity() {
         let constant = Image2D(width: 37, height: 53, channels: 1, pixels: [Float](repeating: 0.25, count: 37 * 53))
         for (w, h) in [(7, 11), (64, 80), (37, 53), (200, 3)] {
-            let resized = Preprocessing.resized(constant, width: w, height: h)
+            let resized = constant.resampled(width: w, height: h, interpolation: .bilinearAntialiased)
             XCTAssertEqual(resized.pixels.count, w * h)
             for v in resized.pixels { XCTAssertEqual(v, 0.25, accuracy: 1e-6) }
         }
         let ramp = Image2D(width: 6, height: 5, channels: 3, pixels: (0..<90).map { Float($0) })
-        XCTAssertEqual(Preprocessing.resized(ramp, width: 6, height: 5).pixels, ramp.pixels)
-    }
-
-    func testBatchStacksSingleOutputs() throws {
-        let grey = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_grey16.png"))
-        let rgb = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_rgb8.png"))
-        let preprocessing = Preprocessing(size: 16)
-        let batch = preprocessing.batch([grey, rgb, grey])
-        XCTAssertEqual(batch.shape, [3, 3, 16, 16])
-        XCTAssertEqual(batch.slice(outer: 0..<1).scalars, preprocessing(grey).scalars)
-        XCTAssertEqual(batch.slice(outer: 1..<2).scalars, preprocessing(rgb).scalars)
-        XCTAssertEqual(batch.slice(outer: 2..<3).scalars, preprocessing(grey).scalars)
-        XCTAssertEqual(preprocessing.batch([]).shape, [0, 3, 16, 16])
-        let url = Fixtures.url("imaging/preprocess/parity_rgb8.png")
-        XCTAssertEqual(try preprocessing(contentsOf: url).scalars, preprocessing(rgb).scalars)
+        XCTAssertEqual(ramp.resampled(width: 6, height: 5, interpolation: .bilinearAntialiased).pixels, ramp.pixels)
     }
 
     func testGreyIsReplicatedBeforeNormalisation() throws {
         let grey = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_grey16.png"))
-        let output = Preprocessing(size: 12)(grey)
+        let output = study(12).tensor(grey)
         for y in 0..<12 {
             for x in 0..<12 {
-                let v0 = output[0, 0, y, x] * Preprocessing.imageNetStd[0] + Preprocessing.imageNetMean[0]
-                let v2 = output[0, 2, y, x] * Preprocessing.imageNetStd[2] + Preprocessing.imageNetMean[2]
+                let v0 = output[0, 0, y, x] * ImageNetNormalize.std[0] + ImageNetNormalize.mean[0]
+                let v2 = output[0, 2, y, x] * ImageNetNormalize.std[2] + ImageNetNormalize.mean[2]
                 XCTAssertEqual(v0, v2, accuracy: 1e-6)
             }
         }

@@ -125,7 +125,12 @@ public struct PreprocessingPipeline: Hashable, Sendable, RecordedSteps {
     /// A pipeline of `steps` in order.
     public init(steps: [PreprocessingStep]) { self.steps = steps }
 
-    /// The study's pipeline: the modality's clipping, `minmax > grey3 > resize[size,square,…] > imagenet`.
+    /// The DINOv2-on-radiology study's pipeline: the modality's clipping, then
+    /// min–max to [0, 1] over all samples and channels, grey replicated to 3 channels, a square resize
+    /// to `size` (antialiased bilinear by default: torch's `interpolate(mode="bilinear",
+    /// align_corners=False, antialias=True)`, as torchvision's tensor `Resize` and PIL's `BILINEAR`),
+    /// ImageNet mean/std: `minmax > grey3 > resize[size,square,…] > imagenet`. `tensor(_:)` of an image
+    /// gives `[1, 3, size, size]`.
     public static func study(size: Int = 224, modality: Modality,
                              interpolation: Resize.Interpolation = .bilinearAntialiased) -> PreprocessingPipeline {
         PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
