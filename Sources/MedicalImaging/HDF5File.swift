@@ -73,13 +73,26 @@ struct HDF5File {
         self.id = id
     }
 
-    /// Refuses chunked layouts whose chunks are larger than the dataset: HDF5 never creates them for
-    /// fixed-size datasets, and libhdf5 1.10 reads such a chunk past the end of its buffers.
-    private func checkChunks(of dataset: hid_t, dimensions: [Int], path: String) throws {
+    /// Refuses storage libhdf5 1.10 would read past: contiguous or compact storage smaller than the
+    /// dataset's `storedBytes` (or contiguous storage reaching past the end of the file), and chunked
+    /// layouts whose chunks are larger than the dataset (HDF5 never creates them for fixed-size datasets).
+    private func checkStorage(of dataset: hid_t, dimensions: [Int], storedBytes: Int, path: String) throws {
         let properties = H5Dget_create_plist(dataset)
         guard properties >= 0 else { throw error(path, "has unreadable storage properties") }
         defer { H5Pclose(properties) }
-        guard H5Pget_layout(properties) == H5D_CHUNKED else { return }
+        let layout = H5Pget_layout(properties)
+        if layout == H5D_CONTIGUOUS || layout == H5D_COMPACT {
+            // libhdf5 1.10 copies `storedBytes` out of whatever storage the file declares (fuzzing found
+            // over-reads), so the declared storage must hold them, and contiguous data must lie in the file.
+            let storage = H5Dget_storage_size(dataset)
+            let offset = layout == H5D_CONTIGUOUS ? H5Dget_offset(dataset) : 0
+            guard storage >= hsize_t(storedBytes),
+                  layout == H5D_COMPACT || (offset != haddr_t.max && offset <= haddr_t(fileSize) && haddr_t(fileSize) - offset >= storage) else {
+                throw error(path, "is corrupt: its storage (\(storage) bytes) does not hold the \(storedBytes) bytes its dimensions need")
+            }
+            return
+        }
+        guard layout == H5D_CHUNKED else { return }
         var chunk = [hsize_t](repeating: 0, count: dimensions.count)
         guard !dimensions.isEmpty,
               H5Pget_chunk(properties, Int32(dimensions.count), &chunk) == Int32(dimensions.count),
@@ -167,7 +180,7 @@ struct HDF5File {
             throw error(path, "claims \(dimensions) elements, more than a \(fileSize)-byte file can hold")
         }
 
-        try checkChunks(of: dataset, dimensions: dimensions, path: path)
+        try checkStorage(of: dataset, dimensions: dimensions, storedBytes: storedBytes, path: path)
 
         var values = [Element](repeating: 0, count: count)
         if count > 0 {
