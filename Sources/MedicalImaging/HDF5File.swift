@@ -5,7 +5,8 @@ import Foundation
 /// name the file and the member, and every handle closed.
 ///
 /// libhdf5 (serial build) is not thread-safe, so all of its calls happen inside `HDF5File.reading`,
-/// which holds one process-wide lock. Datasets are returned in HDF5's C order: `dimensions` as stored
+/// which holds one process-wide lock; and it can crash on corrupt files, so each read is rehearsed in a
+/// `TrialProcess` first. Datasets are returned in HDF5's C order: `dimensions` as stored
 /// (slowest-varying first) and `values` flat in that order, converted by libhdf5 to the requested
 /// native element type.
 struct HDF5File {
@@ -35,7 +36,8 @@ struct HDF5File {
     }
 
     /// Opens `url` read-only and runs `body` on it while holding the libhdf5 lock; the file is closed
-    /// when `body` returns, so `body` must not keep the `HDF5File`.
+    /// when `body` returns, so `body` must not keep the `HDF5File`. The same open and `body` run first
+    /// in a `TrialProcess`, so a file that crashes libhdf5 is refused with an error instead.
     static func reading<T>(_ url: URL, fileSize: Int, _ body: (HDF5File) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
@@ -44,6 +46,12 @@ struct HDF5File {
             H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)   // errors come back as return codes; nothing printed
             isPrepared = true
         }
+        try TrialProcess.rehearse(file: url.path, library: "libhdf5") { _ = try? opening(url, fileSize: fileSize, body) }
+        return try opening(url, fileSize: fileSize, body)
+    }
+
+    /// `body` on `url` opened read-only; the caller holds the lock.
+    private static func opening<T>(_ url: URL, fileSize: Int, _ body: (HDF5File) throws -> T) throws -> T {
         let id = H5Fopen(url.path, 0 /* H5F_ACC_RDONLY */, hid_t(H5P_DEFAULT))
         guard id >= 0 else {
             throw ImagingError(file: url.path, problem: "is not a readable HDF5 file (libhdf5: \(lastErrorMessage()))")

@@ -150,6 +150,17 @@ final class BrainTumourMATTests: XCTestCase {
         }
         assertRefuses(folder.appendingPathComponent("cut2048.mat"), saying: "truncated file")
     }
+
+    /// A corrupt file on which libhdf5 1.10 dereferences NULL (found by fuzzing) is read in a trial
+    /// process first, so the crash becomes an error naming the file.
+    func testAFileThatCrashesLibHDF5IsRefused() throws {
+        let url = Fixtures.url("imaging/fuzz/mat/libhdf5_segfaults_in_H5Lexists.mat")
+        XCTAssertThrowsError(try BrainTumourMAT.read(contentsOf: url)) { error in
+            XCTAssertEqual((error as? ImagingError)?.file, url.path)
+            XCTAssertTrue("\(error)".contains("libhdf5 crashed reading it (signal 11) in a trial process"), "\(error)")
+        }
+        XCTAssertEqual(try BrainTumourMAT.read(contentsOf: mat("glioma_10x14.mat")).className, "glioma", "a good file still reads after it")
+    }
 }
 
 /// Per-slot results written from concurrent iterations.
