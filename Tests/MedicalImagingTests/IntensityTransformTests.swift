@@ -129,4 +129,25 @@ final class IntensityTransformTests: XCTestCase {
         let image = Image2D(width: 5, height: 1, channels: 1, pixels: [2, 4, .infinity, -.infinity, .nan])
         XCTAssertEqual(MinMaxScale().apply(image).pixels, [0, 1, 1, 0, 0])
     }
+
+    /// Percentiles found by selection equal those of a full sort on arrays that stress quickselect:
+    /// random, few distinct values, sorted, reversed, constant, tiny, and large enough to partition.
+    func testSelectedPercentilesEqualSortedOnes() {
+        var rng = SeededGenerator(seed: 99)
+        var cases: [[Float]] = [[3], [2, 1], Array(repeating: 5, count: 1000)]
+        for n in [17, 100, 1001, 40_000] {
+            cases.append((0..<n).map { _ in Float(rng.uniform(in: -1000...1000)) })
+            cases.append((0..<n).map { _ in Float(rng.integer(below: 4)) })
+            cases.append((0..<n).map(Float.init))
+            cases.append((0..<n).reversed().map(Float.init))
+        }
+        for values in cases {
+            let sorted = values.sorted()
+            for (lower, upper) in [(5.0, 95.0), (0.0, 100.0), (50.0, 50.0), (0.5, 99.5), (25.0, 75.0)] {
+                let window = PercentileClip(lower: lower, upper: upper).window(of: values)
+                XCTAssertEqual(window?.lower, Float(PercentileClip.percentile(lower, ofSorted: sorted)), "n \(values.count), p \(lower)")
+                XCTAssertEqual(window?.upper, Float(PercentileClip.percentile(upper, ofSorted: sorted)), "n \(values.count), p \(upper)")
+            }
+        }
+    }
 }

@@ -47,7 +47,7 @@ public struct IntensityWindow: Hashable, Sendable, CustomStringConvertible {
 /// default linear method: sorted non-NaN values `a[0…n−1]`, position `v = (n − 1) · p/100` (in double),
 /// `i = ⌊v⌋`, `g = v − i`, value `a[i] + (a[i+1] − a[i]) · g` (`a[i+1] − (a[i+1] − a[i]) · (1 − g)` when
 /// `g ≥ 0.5`, numpy's `_lerp`; here in double, where numpy may round to float32 on the way: the bounds
-/// agree to an ulp). Sorting makes it O(n log n) in the voxel count. Computed over the whole volume (all voxels, all frames) when applied to a
+/// agree to an ulp). The two order statistics are found by selection, O(n) in the voxel count. Computed over the whole volume (all voxels, all frames) when applied to a
 /// volume, over the image otherwise. All-NaN input becomes all zeros. MRI default 5–95 (`.mri`).
 public struct PercentileClip: Hashable, Sendable, CustomStringConvertible {
     /// Lower percentile, 0…100.
@@ -76,20 +76,40 @@ public struct PercentileClip: Hashable, Sendable, CustomStringConvertible {
 
     /// The window between the two percentiles of `values`, `nil` when every value is NaN.
     public func window(of values: [Float]) -> IntensityWindow? {
-        let sorted = values.filter { !$0.isNaN }.sorted()
-        guard !sorted.isEmpty else { return nil }
-        return IntensityWindow(lower: Float(Self.percentile(lower, ofSorted: sorted)),
-                               upper: Float(Self.percentile(upper, ofSorted: sorted)))
+        var finite = values.filter { !$0.isNaN }
+        guard !finite.isEmpty else { return nil }
+        let (lowerRank, _) = Self.ranks(lower, count: finite.count)
+        let low = Self.percentile(lower, of: &finite, from: 0)
+        let high = Self.percentile(upper, of: &finite, from: lowerRank)
+        return IntensityWindow(lower: Float(low), upper: Float(high))
+    }
+
+    /// The ranks (0-based, ascending) of the two values percentile `p` interpolates between, and the
+    /// weight of the upper one: numpy's `(n − 1) · p / 100` split into whole and fractional parts.
+    static func ranks(_ p: Double, count: Int) -> (below: Int, gamma: Double) {
+        let position = Double(count - 1) * (p / 100)
+        let below = min(max(Int(position.rounded(.down)), 0), count - 1)
+        return (below, position - Double(below))
+    }
+
+    /// numpy's linear percentile `p` of the non-NaN `values`, found by selection (O(n)); `values` are
+    /// reordered, and ranks below `start` must already hold the smallest values (a previous selection).
+    static func percentile(_ p: Double, of values: inout [Float], from start: Int) -> Double {
+        let (below, gamma) = ranks(p, count: values.count)
+        let a = Double(OrderStatistics.select(below, in: &values, range: start..<values.count))
+        let b = below + 1 < values.count ? Double(OrderStatistics.minimum(of: values, in: below + 1 ..< values.count)) : a
+        return interpolate(a, b, gamma)
     }
 
     /// numpy's linear percentile `p` (0…100) of ascending non-NaN `sorted` values, in double.
     public static func percentile(_ p: Double, ofSorted sorted: [Float]) -> Double {
         precondition(!sorted.isEmpty, "percentile of no values")
-        let position = Double(sorted.count - 1) * (p / 100)
-        let below = min(max(Int(position.rounded(.down)), 0), sorted.count - 1)
-        let above = min(below + 1, sorted.count - 1)
-        let gamma = position - Double(below)
-        let a = Double(sorted[below]), b = Double(sorted[above])
+        let (below, gamma) = ranks(p, count: sorted.count)
+        return interpolate(Double(sorted[below]), Double(sorted[min(below + 1, sorted.count - 1)]), gamma)
+    }
+
+    /// numpy's `_lerp`: `a + (b − a) · γ`, or `b − (b − a) · (1 − γ)` when `γ ≥ 0.5`.
+    static func interpolate(_ a: Double, _ b: Double, _ gamma: Double) -> Double {
         let difference = b - a
         return gamma >= 0.5 ? b - difference * (1 - gamma) : a + difference * gamma
     }
