@@ -56,7 +56,7 @@ IMAGING_STAMP  := $(ASSETS)/imaging/.complete
 
 imaging-assets: $(IMAGING_STAMP)
 
-$(IMAGING_STAMP):
+$(IMAGING_STAMP): scripts/extract_imaging_assets.py
 	$(call install_missing,python3-pip)
 	mkdir -p $(ASSETS)/imaging
 	python3 -m pip download --quiet --no-deps --dest $(ASSETS) pydicom==2.4.4 nibabel==5.2.1 pydicom-data==1.0.0

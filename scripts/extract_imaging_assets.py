@@ -13,13 +13,13 @@ WANTED = {
     0: ["CT_small.dcm", "MR_small.dcm", "MR_small_RLE.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm",
         "MR_small_expb.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_padded.dcm",
         "MR_truncated.dcm", "ExplVR_BigEnd.dcm", "SC_rgb_rle.dcm", "SC_rgb_rle_16bit.dcm", "no_meta.dcm",
-        "rtplan.dcm", "liver_1frame.dcm"],
+        "rtplan.dcm", "liver_1frame.dcm", "SC_ybr_full_422_uncompressed.dcm"],
     # nibabel 5.2.1's test data
     1: ["anatomical.nii", "example4d.nii.gz", "example_nifti2.nii.gz", "functional.nii", "standard.nii.gz"],
     # pydicom-data 1.0.0
     2: ["RG1_UNCR.dcm", "emri_small.dcm", "emri_small_RLE.dcm", "emri_small_big_endian.dcm",
         "emri_small_jpeg_2k_lossless.dcm", "emri_small_jpeg_ls_lossless.dcm", "SC_rgb.dcm", "SC_rgb_expb.dcm",
-        "OBXXXX1A_rle.dcm", "MR2_UNCR.dcm"],
+        "OBXXXX1A_rle.dcm", "MR2_UNCR.dcm", "SC_ybr_full_uncompressed.dcm", "OT-PAL-8-face.dcm"],
 }
 
 

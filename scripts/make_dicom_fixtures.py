@@ -32,6 +32,18 @@ Synthetic files (``dicom/*.dcm``, small images written by pydicom), described in
   names, and ``notes.txt``, which is not DICOM. ``other_series_slice.dcm``: a slice of another series;
   ``series_mismatch_rows.dcm``: a slice of the series with a different number of rows.
 
+* Colour (``DICOMFile.displayImages()``): ``ybr_full.dcm`` (8-bit YBR_FULL, interleaved, with samples at
+  0 and 255 so that the conversion clips), ``ybr_full_rle.dcm`` (2 frames, RLE Lossless),
+  ``ybr_full_422_rle.dcm`` (RLE Lossless, full-resolution samples labelled YBR_FULL_422);
+  ``palette_lut16.dcm`` (Implicit VR LE, int16 indices, a 64-entry table of 16-bit entries whose first
+  mapped value is -32, stored as SS), ``palette_lut8.dcm`` (2 frames of uint16 indices, a 200-entry table
+  of 8-bit entries from value 1000); both with indices below the first mapped value and past the table.
+  Their ``display`` is pydicom's ``convert_color_space(pixel_array, "YBR_FULL", "RGB")`` or
+  ``apply_color_lut(pixel_array, ds)`` made planar ``[frames, 3, rows, columns]``, flattened. Refused:
+  ``palette_segmented.dcm`` (segmented tables only) and ``palette_bad_descriptor.dcm`` (a descriptor of 100
+  entries over 20 entries of data); their ``display`` is null. The colour files draw from their own
+  random generator, after every other file, so that adding them changed no other fixture.
+
 ``expected.json`` gives for each synthetic file: ``shape`` ``[frames, samples, rows, columns]``,
 ``raw`` (stored values, planar, flattened), ``values`` (pydicom's ``apply_modality_lut`` in float64,
 then for MONOCHROME1 mirrored as ``lo + hi - v`` with ``lo..hi`` the stored range after rescaling,
@@ -45,6 +57,12 @@ pydicom-data, fetched by ``make test``), pydicom's ``pixel_array`` made planar `
 rows, columns]``: ``shape``, ``rawSHA256`` (SHA-256 of the float32 little-endian bytes), ``rawMin``,
 ``rawMax``, ``samples`` (flat index → raw value at a few indices), and the same for the modality
 values (``valuesSHA256``, ``valuesMin``, ``valuesMax``, see above).
+
+``expected_colour_assets.json``: under ``files``, for the real colour files (pydicom-data's
+``SC_ybr_full_uncompressed.dcm`` and ``OT-PAL-8-face.dcm``), the ``display`` array as above: ``shape``, ``sha256`` (of the float32
+little-endian bytes), ``min``, ``max``, ``samples`` (flat index → value), ``bitDepth``; and ``ybrCubeSHA256``:
+the SHA-256 of ``convert_color_space`` applied to every 8-bit (Y, Cb, Cr) triple (pixel ``n`` = Y·65536 +
+Cb·256 + Cr), as uint8 planes R, G, B.
 """
 import hashlib
 import json
@@ -56,7 +74,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.pixel_data_handlers.util import apply_modality_lut
+from pydicom.pixel_data_handlers.util import apply_color_lut, apply_modality_lut, convert_color_space
 from pydicom.sequence import Sequence
 from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
                          ImplicitVRLittleEndian, RLELossless)
@@ -93,7 +111,7 @@ def base_dataset(syntax, sop_class=CT_IMAGE, instance="1", modality="CT"):
 def set_pixels(ds, arr, bits_stored=None, signed=False, photometric="MONOCHROME2", planar=None, stored=None):
     """Image Pixel attributes for `arr` ([frames,] rows, columns[, 3]); `stored` overrides the bytes."""
     arr = np.asarray(arr)
-    colour = photometric in ("RGB", "YBR_FULL")
+    colour = photometric in ("RGB", "YBR_FULL", "YBR_FULL_422")
     frames = arr.shape[0] if arr.ndim == (4 if colour else 3) else 1
     rows, columns = (arr.shape[-3], arr.shape[-2]) if colour else (arr.shape[-2], arr.shape[-1])
     bits = arr.dtype.itemsize * 8
@@ -446,6 +464,96 @@ def make_series(expected):
     save(ds, "series_mismatch_rows.dcm")
 
 
+def display_of(ds):
+    """pydicom's RGB for a YBR_FULL(_422) or PALETTE COLOR data set, float32 [frames, 3, rows, columns]."""
+    arr = ds.pixel_array
+    if ds.PhotometricInterpretation == "PALETTE COLOR":
+        rgb = apply_color_lut(arr, ds)
+    else:
+        rgb = convert_color_space(arr, "YBR_FULL", "RGB")
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    return rgb.reshape(frames, ds.Rows, ds.Columns, 3).transpose(0, 3, 1, 2).astype(np.float32)
+
+
+def palette_dataset(instance, indices, descriptor, tables, signed, syntax=ExplicitVRLittleEndian):
+    """A PALETTE COLOR data set of `indices`; `tables` (red, green, blue) are uint8 or uint16 arrays."""
+    ds = base_dataset(syntax, sop_class=SECONDARY_CAPTURE, instance=instance, modality="OT")
+    set_pixels(ds, indices, signed=signed, photometric="PALETTE COLOR")
+    for colour, table in zip(("Red", "Green", "Blue"), tables):
+        setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", descriptor)
+        setattr(ds, f"{colour}PaletteColorLookupTableData", np.asarray(table).astype(table.dtype.newbyteorder("<")).tobytes())
+    return ds
+
+
+def make_colour(expected):
+    rng = np.random.default_rng(20240614)
+
+    def ybr(frames, rows, columns):
+        arr = rng.integers(0, 256, size=(frames, rows, columns, 3)).astype(np.uint8)
+        arr[0, 0, 0], arr[0, 0, 1], arr[0, 1, 0] = [0, 255, 255], [255, 0, 0], [128, 128, 128]
+        return arr[0] if frames == 1 else arr
+
+    def add(ds, name, display=True):
+        path = save(ds, name)
+        entry = describe(path, ds)
+        entry["display"] = [float(v) for v in display_of(pydicom.dcmread(path)).flatten()] if display else None
+        expected[name] = entry
+
+    ds = base_dataset(ExplicitVRLittleEndian, sop_class=SECONDARY_CAPTURE, instance="30", modality="OT")
+    set_pixels(ds, ybr(1, 6, 7), photometric="YBR_FULL")
+    add(ds, "ybr_full.dcm")
+    ds = base_dataset(ExplicitVRLittleEndian, sop_class=SECONDARY_CAPTURE, instance="31", modality="OT")
+    set_pixels(ds, ybr(2, 5, 4), photometric="YBR_FULL")
+    ds.compress(RLELossless)
+    add(ds, "ybr_full_rle.dcm")
+    ds = base_dataset(ExplicitVRLittleEndian, sop_class=SECONDARY_CAPTURE, instance="32", modality="OT")
+    set_pixels(ds, ybr(1, 4, 6), photometric="YBR_FULL")
+    ds.compress(RLELossless)
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    add(ds, "ybr_full_422_rle.dcm")
+
+    tables16 = rng.integers(0, 65536, size=(3, 64)).astype(np.uint16)
+    ds = palette_dataset("33", grey(rng, 1, 6, 5, -50, 50, np.int16), [64, -32, 16], tables16, signed=True,
+                         syntax=ImplicitVRLittleEndian)
+    add(ds, "palette_lut16.dcm")
+    tables8 = rng.integers(0, 256, size=(3, 200)).astype(np.uint8)
+    ds = palette_dataset("34", grey(rng, 2, 5, 6, 950, 1255, np.uint16), [200, 1000, 8], tables8, signed=False)
+    add(ds, "palette_lut8.dcm")
+
+    ds = palette_dataset("35", grey(rng, 1, 3, 4, 0, 20, np.uint8), [21, 0, 16], tables16[:, :21], signed=False)
+    for colour in ("Red", "Green", "Blue"):
+        delattr(ds, f"{colour}PaletteColorLookupTableData")
+        # One discrete segment (opcode 0) of 21 entries.
+        segment = np.concatenate([[0, 21], rng.integers(0, 65536, 21)]).astype("<u2")
+        setattr(ds, f"Segmented{colour}PaletteColorLookupTableData", segment.tobytes())
+    add(ds, "palette_segmented.dcm", display=False)
+    ds = palette_dataset("36", grey(rng, 1, 3, 4, 0, 20, np.uint8), [100, 0, 16], tables16[:, :20], signed=False)
+    add(ds, "palette_bad_descriptor.dcm", display=False)
+
+
+def make_colour_asset_expectations():
+    files = {}
+    for name in ["SC_ybr_full_uncompressed.dcm", "OT-PAL-8-face.dcm"]:
+        ds = pydicom.dcmread(os.path.join(ASSETS, name), force=True)
+        if "TransferSyntaxUID" not in ds.file_meta:  # OT-PAL-8-face.dcm: a bare implicit VR LE data set
+            assert ds.is_implicit_VR and ds.is_little_endian
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        display = display_of(ds)
+        flat = display.flatten()
+        picks = sorted({0, flat.size - 1, flat.size // 2, flat.size // 3, (7 * flat.size) // 11, (5 * flat.size) // 13})
+        files[name] = {
+            "shape": list(display.shape), "sha256": hashlib.sha256(np.ascontiguousarray(display, dtype="<f4").tobytes()).hexdigest(),
+            "min": float(display.min()), "max": float(display.max()),
+            "samples": {str(i): float(flat[i]) for i in picks},
+            "bitDepth": 8 * apply_color_lut(ds.pixel_array[:1, :1], ds).itemsize
+                        if ds.PhotometricInterpretation == "PALETTE COLOR" else 8,
+        }
+    cube = np.arange(2 ** 24, dtype=np.uint32)
+    ybr = np.stack([cube >> 16, (cube >> 8) & 255, cube & 255], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    rgb = convert_color_space(ybr, "YBR_FULL", "RGB").reshape(-1, 3)
+    return {"files": files, "ybrCubeSHA256": hashlib.sha256(np.ascontiguousarray(rgb.T).tobytes()).hexdigest()}
+
+
 def array_summary(raw, values):
     flat = raw.flatten()
     picks = sorted({0, flat.size - 1, flat.size // 2, flat.size // 3, (7 * flat.size) // 11})
@@ -482,11 +590,14 @@ def main():
     expected = {}
     make_synthetic(expected)
     make_series(expected)
+    make_colour(expected)
     with open(os.path.join(OUT, "expected.json"), "w") as out:
         json.dump(expected, out, indent=1, sort_keys=True)
     if os.path.isdir(ASSETS):
         with open(os.path.join(OUT, "expected_assets.json"), "w") as out:
             json.dump(make_asset_expectations(), out, indent=1, sort_keys=True)
+        with open(os.path.join(OUT, "expected_colour_assets.json"), "w") as out:
+            json.dump(make_colour_asset_expectations(), out, indent=1, sort_keys=True)
     else:
         sys.exit(f"{ASSETS} is missing: run `make test` once to fetch the real files, then rerun")
 

@@ -61,8 +61,9 @@ public enum ImageFormat: String, CaseIterable, Sendable {
 /// A medical image file read into memory with what the CLI reports about it.
 ///
 /// `read(contentsOf:)` dispatches on `ImageFormat.detect`: PNG and JPEG give a 2D image; NIfTI a
-/// volume; DICOM a 2D image for a single frame and a volume for several (YBR and PALETTE COLOR pixels,
-/// which would need a colour conversion, are refused); a folder the volume of its DICOM series; a
+/// volume; DICOM a 2D image for a single frame (`DICOMFile.displayImage()`: YBR_FULL and PALETTE COLOR
+/// converted to RGB; other Photometric Interpretations than MONOCHROME1/2 and RGB refused) and a grey
+/// volume for several (colour refused); a folder the volume of its DICOM series; a
 /// brain-tumour `.mat` file its slice (label and patient in `details`).
 public struct MedicalImageFile: Sendable {
     /// The file or folder read.
@@ -92,12 +93,8 @@ public struct MedicalImageFile: Sendable {
                                     details: niftiDetails(header, file: url.path))
         case .dicom:
             let dicom = try DICOMFile.read(contentsOf: url)
-            let photometric = try dicom.pixelLayout().photometricInterpretation
-            guard photometric.hasPrefix("MONOCHROME") || photometric == "RGB" else {
-                throw ImagingError(file: url.path, problem: "has Photometric Interpretation \(photometric); RadProbe shows and embeds "
-                    + "MONOCHROME1, MONOCHROME2 and RGB pixels and does not convert \(photometric) yet")
-            }
-            let content: ImageContent = dicom.frameCount > 1 ? .volume(try dicom.volume()) : .image(try dicom.image())
+            _ = try dicom.displayableLayout()
+            let content: ImageContent = dicom.frameCount > 1 ? .volume(try dicom.volume()) : .image(try dicom.displayImage())
             return MedicalImageFile(url: url, format: format, content: content, modality: dicom.modality, window: dicom.window,
                                     details: [("transfer syntax", "\(dicom.transferSyntax.name) (\(dicom.transferSyntax.uid))"),
                                               ("frames", "\(dicom.frameCount)")])

@@ -88,6 +88,18 @@ final class DICOMSeriesTests: XCTestCase {
         assertFails(empty, containing: ["holds no DICOM image files"])
         assertFails(empty.appendingPathComponent("absent"), containing: ["cannot be listed"])
     }
+
+    /// Slices of palette indices are not stacked into a volume of indices.
+    func testPaletteColourSlicesAreRefused() throws {
+        let folder = try Fixtures.temporaryDirectory(removedAfter: self)
+        for name in ["a.dcm", "b.dcm"] {
+            try FileManager.default.copyItem(at: Fixtures.url("imaging/dicom/palette_lut16.dcm"), to: folder.appendingPathComponent(name))
+        }
+        XCTAssertThrowsError(try DICOMSeries.read(folder: folder)) { error in
+            XCTAssertTrue("\(error)".contains("has PALETTE COLOR pixels"), "\(error)")
+            XCTAssertTrue((error as? ImagingError)?.file.hasSuffix(".dcm") == true, "\(error)")
+        }
+    }
 }
 
 extension Volume {

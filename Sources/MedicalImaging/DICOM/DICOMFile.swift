@@ -11,6 +11,9 @@ import Foundation
 ///   then mirrored so that larger means brighter, as in MONOCHROME2: `v' = lo + hi − v`, where `lo…hi` is
 ///   the range the stored values can take (0…2^BitsStored − 1, or −2^(BitsStored−1)…2^(BitsStored−1) − 1
 ///   when signed) after rescaling; the values keep that range.
+/// * `displayImages()`: what a viewer shows — `images()` for MONOCHROME1/2 and RGB; RGB converted from
+///   YBR_FULL (`DICOMColour.rgb(fromYBRFull:pixels:)`) or looked up in the palette of PALETTE COLOR
+///   (`DICOMPalette`), as pydicom's `convert_color_space` and `apply_color_lut` give them.
 /// * `window`: the first Window Center/Width, mirrored like the pixels for MONOCHROME1, so that it
 ///   applies to `images()`.
 /// Enhanced multi-frame files: rescale, window, pixel spacing and plane position/orientation are taken
@@ -130,16 +133,75 @@ public struct DICOMFile: Sendable {
 
     /// The single frame of a one-frame file; throws for a multi-frame file (use `images()`).
     public func image() throws -> Image2D {
+        try singleFrame(of: images)
+    }
+
+    /// The only image `frames` gives; throws, naming the file, when there are several or none.
+    func singleFrame(of frames: () throws -> [Image2D]) throws -> Image2D {
         guard frameCount == 1 else {
             throw ImagingError(file: path, problem: "has \(frameCount) frames; pick one from images() or read it as a volume")
         }
-        guard let first = try images().first else { throw ImagingError(file: path, problem: "has no frame") }
+        guard let first = try frames().first else { throw ImagingError(file: path, problem: "has no frame") }
         return first
     }
 
-    func makeImage(_ values: [Float], layout: DICOMPixelLayout, frame: Int) -> Image2D {
-        var image = Image2D(width: layout.columns, height: layout.rows, channels: layout.samplesPerPixel,
-                            pixels: values, bitDepth: layout.bitsStored, source: source)
+    /// What a viewer shows of every frame, planar `[3, rows, columns]` for colour, `[1, rows, columns]` for grey:
+    /// * MONOCHROME1, MONOCHROME2 and RGB: `images()`.
+    /// * YBR_FULL, and YBR_FULL_422 decoded to full resolution (RLE Lossless; natively stored 4:2:2 data
+    ///   is refused): the 8-bit stored samples converted to RGB 0…255 (`bitDepth` 8) exactly as pydicom's
+    ///   `convert_color_space(pixel_array, "YBR_FULL", "RGB")`, see `DICOMColour.rgb(fromYBRFull:pixels:)`.
+    /// * PALETTE COLOR: each stored value's Red, Green and Blue palette entries (`bitDepth` 8 or 16, the
+    ///   width of the entries) as pydicom's `apply_color_lut(pixel_array, ds)`, see `DICOMPalette`.
+    /// Throws `ImagingError` naming the file for any other Photometric Interpretation, YBR samples other
+    /// than 8-bit, and palettes that are segmented, supplemental or whose descriptor does not fit its data.
+    public func displayImages() throws -> [Image2D] {
+        let layout = try displayableLayout()
+        func fail(_ problem: String) -> ImagingError { ImagingError(file: path, problem: problem) }
+        switch layout.photometricInterpretation {
+        case "YBR_FULL", "YBR_FULL_422":
+            guard layout.samplesPerPixel == 3, layout.bitsAllocated == 8 else {
+                throw fail("has \(layout.photometricInterpretation) pixels of \(layout.samplesPerPixel) samples of "
+                    + "\(layout.bitsAllocated) bits; RadProbe converts 3 samples of 8 bits to RGB")
+            }
+            let pixels = layout.rows * layout.columns
+            return try rawFrames().enumerated().map { index, frame in
+                makeImage(DICOMColour.rgb(fromYBRFull: frame.pixels, pixels: pixels), layout: layout, frame: index,
+                          channels: 3, bitDepth: 8)
+            }
+        case "PALETTE COLOR":
+            guard layout.samplesPerPixel == 1 else {
+                throw fail("has PALETTE COLOR pixels of \(layout.samplesPerPixel) samples; a palette index is 1 sample")
+            }
+            let palette = try DICOMPalette(dataSet, isSigned: layout.isSigned, file: path)
+            return try rawFrames().enumerated().map { index, frame in
+                makeImage(palette.rgb(indices: frame.pixels), layout: layout, frame: index, channels: 3,
+                          bitDepth: palette.bitsPerEntry)
+            }
+        default:
+            return try images()
+        }
+    }
+
+    /// The single frame of `displayImages()` for a one-frame file; throws for a multi-frame file.
+    public func displayImage() throws -> Image2D {
+        try singleFrame(of: displayImages)
+    }
+
+    /// The pixel layout, if the file has pixels `displayImages()` can show; else an `ImagingError` naming
+    /// the file and the problem (for a Photometric Interpretation, those RadProbe shows).
+    func displayableLayout() throws -> DICOMPixelLayout {
+        let photometric = dataSet.string(.photometricInterpretation) ?? "MONOCHROME2"  // the layout's default
+        guard DICOMColour.displayable.contains(photometric) else {
+            throw ImagingError(file: path, problem: "has Photometric Interpretation \(photometric); RadProbe shows and embeds "
+                + "MONOCHROME1, MONOCHROME2, RGB, YBR_FULL and PALETTE COLOR pixels and does not convert \(photometric) yet")
+        }
+        return try DICOMPixelDecoder(dataSet: dataSet, transferSyntax: transferSyntax, file: path).layout
+    }
+
+    func makeImage(_ values: [Float], layout: DICOMPixelLayout, frame: Int, channels: Int? = nil,
+                   bitDepth: Int? = nil) -> Image2D {
+        var image = Image2D(width: layout.columns, height: layout.rows, channels: channels ?? layout.samplesPerPixel,
+                            pixels: values, bitDepth: bitDepth ?? layout.bitsStored, source: source)
         image.pixelSpacing = frameValues(.pixelSpacing, in: .pixelMeasuresSequence, frame: frame, count: 2)
         return image
     }
@@ -152,7 +214,7 @@ public struct DICOMFile: Sendable {
     /// evenly along the normal); otherwise the first position the file states (else the origin) and a
     /// step along the normal of Spacing Between Slices, else Slice Thickness, else 1 mm — so a cine
     /// series or a file without geometry still opens, displayed as stored. Spacings that are not
-    /// positive numbers count as 1 mm.
+    /// positive numbers count as 1 mm. Colour (3 samples per pixel, or PALETTE COLOR indices) is refused.
     public func volume() throws -> Volume {
         let frames = try images()
         guard let first = frames.first else { throw ImagingError(file: path, problem: "has no frame") }
@@ -160,6 +222,10 @@ public struct DICOMFile: Sendable {
             throw ImagingError(file: path, problem: "has colour pixels (3 samples per pixel); a volume holds one value per voxel")
         }
         let layout = try pixelLayout()
+        guard layout.photometricInterpretation != "PALETTE COLOR" else {
+            throw ImagingError(file: path, problem: "has PALETTE COLOR pixels (indices into a colour table); "
+                + "a volume holds one value per voxel")
+        }
         func usable(_ value: Double?) -> Double? { value.flatMap { $0.isFinite && $0 > 0 ? $0 : nil } }
         let stated = self.pixelSpacing ?? []
         let pixelSpacing = [usable(stated.first) ?? 1, usable(stated.dropFirst().first) ?? 1]

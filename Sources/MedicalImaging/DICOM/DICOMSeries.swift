@@ -90,13 +90,17 @@ public enum DICOMSeries {
     static func stack(_ slices: [Slice], folder: URL) throws -> Volume {
         let label = folder.path
         let reference = slices[0].file
+        let layout = try reference.pixelLayout()
+        guard layout.photometricInterpretation != "PALETTE COLOR" else {
+            throw ImagingError(file: reference.path, problem: "has PALETTE COLOR pixels (indices into a colour table); "
+                + "a volume holds one grey value per voxel")
+        }
         guard let orientation = reference.frameValues(.imageOrientationPatient, in: .planeOrientationSequence,
                                                       frame: 0, count: 6),
               DICOMGeometry.isValidOrientation(orientation) else {
             throw ImagingError(file: reference.path, problem: "has no valid Image Orientation Patient (0020,0037), "
                 + "needed to order the slices of a series")
         }
-        let layout = try reference.pixelLayout()
         let pixelSpacing = reference.pixelSpacing ?? [1, 1]
         let normal = DICOMGeometry.normal(orientation)
         var placed: [(slice: Slice, position: [Double], height: Double)] = []
@@ -112,6 +116,9 @@ public enum DICOMSeries {
                 throw mismatch("\(sliceLayout.rows) × \(sliceLayout.columns) pixels, not \(layout.rows) × \(layout.columns)")
             }
             guard sliceLayout.samplesPerPixel == 1 else { throw mismatch("it has colour pixels") }
+            guard sliceLayout.photometricInterpretation == layout.photometricInterpretation else {
+                throw mismatch("Photometric Interpretation \(sliceLayout.photometricInterpretation), not \(layout.photometricInterpretation)")
+            }
             guard let own = file.frameValues(.imageOrientationPatient, in: .planeOrientationSequence, frame: 0, count: 6),
                   zip(own, orientation).allSatisfy({ abs($0 - $1) < 1e-4 }) else {
                 throw mismatch("Image Orientation Patient differs or is missing")
