@@ -13,6 +13,11 @@ public enum SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    /// The digest of `values` as little-endian float32 bytes, the layout `np.float32` arrays hash with.
+    public static func hex(float32LittleEndian values: [Float]) -> String {
+        hex(values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) })
+    }
+
     /// The digest as 64 lowercase hex digits.
     public static func hex(_ message: [UInt8]) -> String {
         var hash: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]

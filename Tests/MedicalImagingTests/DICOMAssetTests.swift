@@ -26,9 +26,7 @@ final class DICOMAssetTests: XCTestCase {
 
     func asset(_ name: String) throws -> URL { try Fixtures.requiredAsset("imaging/\(name)") }
 
-    static func digest(_ values: [Float]) -> String {
-        SHA256.hex(values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) })
-    }
+    static func digest(_ values: [Float]) -> String { SHA256.hex(float32LittleEndian: values) }
 
     func testEveryAssetDecodesAsPydicomDoes() throws {
         XCTAssertEqual(Self.expected.count, 19)

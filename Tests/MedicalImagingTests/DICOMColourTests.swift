@@ -39,9 +39,7 @@ final class DICOMColourTests: XCTestCase {
 
     func fixture(_ name: String) -> URL { Fixtures.url("imaging/dicom/\(name)") }
 
-    static func digest(_ values: [Float]) -> String {
-        SHA256.hex(values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) })
-    }
+    static func digest(_ values: [Float]) -> String { SHA256.hex(float32LittleEndian: values) }
 
     func assertRefused(_ url: URL, containing text: String, file: StaticString = #filePath, line: UInt = #line,
                        _ body: (URL) throws -> Void) {

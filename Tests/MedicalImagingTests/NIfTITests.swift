@@ -85,8 +85,7 @@ final class NIfTITests: XCTestCase {
             XCTAssertEqual(volume.voxels.max(), Float(max), name, file: file, line: line)
         }
         if let digest = expected.sha256 {
-            let bytes = volume.voxels.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
-            XCTAssertEqual(SHA256.hex(bytes), digest, "\(name): voxels differ from nibabel's", file: file, line: line)
+            XCTAssertEqual(SHA256.hex(float32LittleEndian: volume.voxels), digest, "\(name): voxels differ from nibabel's", file: file, line: line)
         }
     }
 
