@@ -24,7 +24,7 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CPNGDecode", dependencies: ["CPNG"]),
         .target(name: "TensorCore"),
-        .target(name: "FileAccess"),
+        .target(name: "FileAccess", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "TensorKernels", dependencies: [
             "TensorCore", "CBLAS", .target(name: "CDNNL", condition: .when(platforms: [.linux])),
         ]),
@@ -32,19 +32,20 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["TensorCore", "FileAccess"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
         .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CPNGDecode", "CJPEG", "CZlib", "CHDF5"]),
+        .target(name: "Datasets", dependencies: ["MedicalImaging", "FileAccess"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [
-                "Models", "Checkpoints", "MedicalImaging", "TensorKernels",
+                "Models", "Checkpoints", "MedicalImaging", "Datasets", "TensorKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport",
-                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "Checkpoints"], path: "Sources/TestSupport"),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "MedicalImaging", "TestSupport"]),
         .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging"]),
     ]
 )

@@ -20,6 +20,8 @@ final class HelpGoldenTests: XCTestCase {
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
+    func testDatasetsSplitHelp() throws { try assertHelpMatchesGolden("datasets-split", ["datasets", "split"]) }
+    func testDatasetsVerifyHelp() throws { try assertHelpMatchesGolden("datasets-verify", ["datasets", "verify"]) }
 
     func assertHelpMatchesGolden(_ name: String, _ subcommand: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let run = try radprobeSucceeds(subcommand + ["--help"], file: file, line: line)

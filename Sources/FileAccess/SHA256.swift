@@ -1,6 +1,6 @@
-/// SHA-256 (FIPS 180-4) of a byte array, for comparing decoded arrays with the digests of the arrays
-/// reference libraries (nibabel, pydicom) gave. TestSupport is compiled optimised, so hashing a
-/// multi-megabyte image takes milliseconds even in debug test builds.
+/// SHA-256 (FIPS 180-4) of a byte array as 64 lowercase hex digits: the checksum of split files, and in
+/// tests the digest of decoded arrays compared with those reference libraries (nibabel, pydicom) gave.
+/// FileAccess is compiled optimised, so hashing a multi-megabyte image takes milliseconds even in debug.
 public enum SHA256 {
     static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
