@@ -32,13 +32,14 @@ public struct BrainTumourFigshare: DatasetAdapter {
             throw ImagingError(file: root.path,
                                problem: "holds no .mat files; expected 1.mat … 3064.mat of the figshare brain-tumour set")
         }
-        var items: [String: DatasetItem] = [:], problems: [ImagingError] = []
+        var items: [String: DatasetItem] = [:], problems: [ImagingError] = [], seen: [String: URL] = [:]
         for url in files {
             let id = url.deletingPathExtension().lastPathComponent
-            if let earlier = items[id] {
-                problems.append(ImagingError(file: url.path, problem: "has the id \(id) of \(earlier.url.path) too; left out"))
+            if let earlier = seen[id] {
+                problems.append(ImagingError(file: url.path, problem: "has the id \(id) of \(earlier.path) too; left out"))
                 continue
             }
+            seen[id] = url
             let file: BrainTumourMAT
             do {
                 file = try BrainTumourMAT.read(contentsOf: url)

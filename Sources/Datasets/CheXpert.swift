@@ -97,7 +97,7 @@ public struct CheXpert: DatasetAdapter {
             }
         }
         return DatasetCatalog(name: name, modality: .xray, labelSpace: .multiLabel(findings: Self.competitionFindings),
-                              items: items.sorted { $0.id < $1.id }, problems: problems)
+                              items: items.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
     }
 
     private struct BadLabel: Error { let text: String }

@@ -44,6 +44,15 @@ public struct DatasetItem: Equatable, Sendable {
     /// (e.g. Montgomery's left and right lung).
     public let masks: [URL]
 
+    /// The files to read for the item's image: the file itself; for a folder of PNG/JPEG slices (a
+    /// scan stored as pictures) its visible slice files in name order; any other folder as itself
+    /// (a DICOM series).
+    public var imageFiles: [URL] {
+        guard LayoutFiles.isFolder(url), let names = try? LayoutFiles.visibleNames(in: url) else { return [url] }
+        let slices = names.filter(SARSCoV2CT.isSlice)
+        return slices.isEmpty ? [url] : slices.map { url.appendingPathComponent($0) }
+    }
+
     /// An item; `masks` and `officialPart` are optional.
     public init(id: String, url: URL, labels: [Float] = [], patient: String, officialPart: SplitPart? = nil, masks: [URL] = []) {
         self.id = id
@@ -81,8 +90,6 @@ public struct DatasetCatalog: Sendable {
         self.problems = problems
     }
 
-    /// The study's preprocessing for this dataset at `size` (the modality's clipping first).
-    public func studyPipeline(size: Int) -> PreprocessingPipeline { .study(size: size, modality: modality) }
 }
 
 /// Reads one dataset's published layout under a root folder into a `DatasetCatalog`.

@@ -95,6 +95,10 @@ public struct DecathlonDataset: DatasetAdapter {
         var problems = index.problems
         var items: [String: DatasetItem] = [:]
         for entry in index.entries {
+            guard !entry.caseID.isEmpty else {
+                problems.append(entry.error("has an image path without a file name, so it has no case id; left out"))
+                continue
+            }
             if case .amos(let kept) = selection {
                 guard let caseModality = Self.amosModality(caseID: entry.caseID) else {
                     problems.append(entry.error("has a case id \"\(entry.caseID)\" without a number, so it is neither CT nor MRI"))
@@ -117,7 +121,7 @@ public struct DecathlonDataset: DatasetAdapter {
                                               officialPart: entry.part, masks: [entry.label])
         }
         return DatasetCatalog(name: name, modality: modality, labelSpace: .segmentation(classes: index.classes),
-                              items: items.values.sorted { $0.id < $1.id }, problems: problems)
+                              items: items.values.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
     }
 }
 

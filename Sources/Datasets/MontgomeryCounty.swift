@@ -39,6 +39,6 @@ public struct MontgomeryCounty: DatasetAdapter {
             items.append(DatasetItem(id: id, url: imageFolder.appendingPathComponent(fileName), patient: id, masks: masks))
         }
         return DatasetCatalog(name: name, modality: .xray, labelSpace: .segmentation(classes: Self.classes),
-                              items: items.sorted { $0.id < $1.id }, problems: problems)
+                              items: items.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
     }
 }

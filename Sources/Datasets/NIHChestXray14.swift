@@ -59,14 +59,18 @@ public struct NIHChestXray14: DatasetAdapter {
                 problems.append(table.missingFile(root.appendingPathComponent("images").appendingPathComponent(imageName), listedAt: row))
                 continue
             }
-            items.append(DatasetItem(id: imageName, url: url, labels: labels, patient: row.value(patientColumn),
-                                     officialPart: parts.part[imageName]))
+            let patient = row.value(patientColumn)
+            guard !patient.isEmpty else {
+                problems.append(table.error(at: row, "\(imageName) has no Patient ID, so it cannot be kept on one side of a split; left out"))
+                continue
+            }
+            items.append(DatasetItem(id: imageName, url: url, labels: labels, patient: patient, officialPart: parts.part[imageName]))
         }
         for (imageName, place) in parts.listedAt.sorted(by: { $0.key < $1.key }) where !listedNames.contains(imageName) {
             problems.append(ImagingError(file: place.file, problem: "line \(place.line): image \"\(imageName)\" is not in \(table.file)"))
         }
         return DatasetCatalog(name: name, modality: .xray, labelSpace: .multiLabel(findings: Self.findings),
-                              items: items.sorted { $0.id < $1.id }, problems: problems)
+                              items: items.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
     }
 
     /// The preferred data-entry table under `root`; throws naming the names it looked for.

@@ -54,8 +54,10 @@ enum SplitAllocation {
 
     /// The study's systematic sampling (its `make_splits` for Brain Tumor and SARS-CoV-2-CT and the
     /// CheXpert validation set): of `count` ordered units, `picks` at positions
-    /// `round_half_even(i · count / picks)`, `i = 0..<picks` — numpy's
-    /// `np.arange(0, count, count / picks).round()`. Distinct and below `count` when `picks ≤ count`.
+    /// `round_half_even(i · count / picks)`, `i = 0..<picks` — the first `picks` of numpy's
+    /// `np.arange(0, count, count / picks).round()` (numpy itself may return `picks + 1` positions, the
+    /// last one `count`, when float rounding of the step leaves room; the study's cases do not).
+    /// Distinct and below `count` when `picks ≤ count`.
     static func systematicPositions(picks: Int, of count: Int) -> [Int] {
         guard picks > 0 else { return [] }
         let step = Double(count) / Double(picks)

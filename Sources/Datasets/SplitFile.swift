@@ -28,25 +28,21 @@ public enum SplitFile {
 
     /// Reads and verifies the split file at `url` (see `decode`).
     public static func read(_ url: URL) throws -> DatasetSplit {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ImagingError(file: url.path, problem: "cannot be read (\(error.localizedDescription))")
-        }
+        let data = try FileBytes.read(contentsOf: url)
         return try decode(data, file: url.path)
     }
 
     /// The file's bytes. Throws an `ImagingError` naming `file` when the dataset name holds whitespace
-    /// or an id or patient holds a line break.
+    /// or an id or patient is empty or holds a line break (what `decode` would refuse).
     public static func encode(_ split: DatasetSplit, file: String) throws -> Data {
         guard !split.dataset.isEmpty, !split.dataset.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
             throw ImagingError(file: file, problem: "dataset name '\(split.dataset)' must be non-empty without whitespace")
         }
         var body = columns + "\n"
         for assignment in split.assignments {
-            for value in [assignment.id, assignment.patient] where value.contains(where: \.isNewline) {
-                throw ImagingError(file: file, problem: "'\(value)' holds a line break, which a split file cannot store")
+            for value in [assignment.id, assignment.patient] where value.isEmpty || value.contains(where: \.isNewline) {
+                throw ImagingError(file: file, problem: value.isEmpty ? "item \(assignment.id) has an empty id or patient, which a split file cannot store"
+                                                                      : "'\(value)' holds a line break, which a split file cannot store")
             }
             body += [assignment.id, assignment.patient, assignment.part.rawValue].map(csvField).joined(separator: ",") + "\n"
         }

@@ -51,7 +51,8 @@ struct DatasetsList: AsyncParsableCommand {
 
     func run() async throws {
         for adapter in DatasetRegistry.adapters() {
-            print("\(adapter.name.padding(toLength: 17, withPad: " ", startingAt: 0))\(adapter.summary)")
+            let width = DatasetRegistry.names.map(\.count).max() ?? 0
+            print(adapter.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + adapter.summary)
         }
     }
 }
@@ -91,8 +92,10 @@ struct DatasetsSplit: AsyncParsableCommand {
     var test: Double = 0.2
 
     func validate() throws {
-        guard (0..<1).contains(validation), (0..<1).contains(test), validation + test < 1 else {
-            throw ValidationError("--validation and --test must be fractions in [0, 1) with a sum below 1.")
+        let used = method == .official ? validation : validation + test
+        guard (0..<1).contains(validation), method == .official || (0..<1).contains(test), used < 1 else {
+            throw ValidationError(method == .official ? "--validation must be a fraction in [0, 1)."
+                                                      : "--validation and --test must be fractions in [0, 1) with a sum below 1.")
         }
     }
 
@@ -107,6 +110,9 @@ struct DatasetsSplit: AsyncParsableCommand {
         let split = try CommandFailure.wrap { try DatasetSplit(catalog: catalog, method: splitMethod) }
         try CommandFailure.wrap { try SplitFile.write(split, to: URL(fileURLWithPath: out)) }
         print("wrote \(out): \(catalog.name), \(splitMethod.record)")
+        if method == .official, catalog.items.contains(where: { $0.officialPart == .validation }) {
+            print("the dataset's own validation part is used as published (--validation and --seed did not apply)")
+        }
         for part in SplitPart.allCases {
             print("\(part.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(split.ids(in: part).count) items, \(split.patients(in: part).count) patients")
         }
@@ -127,23 +133,25 @@ struct DatasetsVerify: AsyncParsableCommand {
     func run() async throws {
         let catalog = try dataset.catalog()
         var unreadable: [String] = [], duplicates: [String] = []
-        var firstByPath: [String: String] = [:], firstByDigest: [String: String] = [:]
-        let files = catalog.items.flatMap { item in ([item.url] + item.masks).flatMap(Self.readableUnits).map { (item.id, $0) } }
+        var firstByPath: [String: String] = [:], firstByDigest: [String: (path: String, id: String)] = [:]
+        let files = catalog.items.flatMap { item in (item.imageFiles + item.masks).map { (item.id, $0) } }
         let progress = ProgressReporter(total: files.count, unit: "files")
         for (id, url) in files {
             defer { progress.advance(by: 1) }
-            if let earlier = firstByPath[url.path], earlier != id {
-                duplicates.append("\(url.path): listed for both \(earlier) and \(id)")
+            if let earlier = firstByPath[url.path] {
+                // The same file twice for one item (e.g. a .mat holding both image and mask) is read once.
+                if earlier != id { duplicates.append("\(url.path): listed for both \(earlier) and \(id)") }
                 continue
             }
             firstByPath[url.path] = id
             do {
                 _ = try MedicalImageFile.read(contentsOf: url)
                 if let digest = Self.digest(url) {
-                    if let earlier = firstByDigest[digest], earlier != url.path {
-                        duplicates.append("\(url.path): the same bytes as \(earlier)")
-                    } else {
-                        firstByDigest[digest] = url.path
+                    // Identical bytes within one item (blank slices of one scan) are not duplicates.
+                    if let earlier = firstByDigest[digest], earlier.id != id {
+                        duplicates.append("\(url.path): the same bytes as \(earlier.path)")
+                    } else if firstByDigest[digest] == nil {
+                        firstByDigest[digest] = (url.path, id)
                     }
                 }
             } catch {
@@ -156,16 +164,6 @@ struct DatasetsVerify: AsyncParsableCommand {
         print("\(catalog.name): \(catalog.items.count) items, \(files.count) files; \(catalog.problems.count) missing or unusable "
             + "entries, \(unreadable.count) unreadable, \(duplicates.count) duplicate")
         if !(catalog.problems.isEmpty && unreadable.isEmpty && duplicates.isEmpty) { throw ExitCode(1) }
-    }
-
-    /// What is read to check `url`: the file itself; a folder of PNG/JPEG slices (a scan stored as
-    /// pictures) slice by slice; any other folder as one DICOM series.
-    static func readableUnits(_ url: URL) -> [URL] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return [url] }
-        let pictures = names.filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-        return pictures.isEmpty ? [url] : pictures.map { url.appendingPathComponent($0) }
     }
 
     /// SHA-256 of a file's bytes (nil for a folder, such as a DICOM series).

@@ -301,6 +301,20 @@ final class SplitTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["split.csv"])
     }
 
+    /// What `read` would refuse, `write` refuses too: an empty patient is not written.
+    func testSplitWithAnEmptyPatientIsNotWritten() throws {
+        let directory = try Fixtures.temporaryDirectory(removedAfter: self)
+        let items = [DatasetItem(id: "a.png", url: URL(fileURLWithPath: "/d/a.png"), patient: ""),
+                     DatasetItem(id: "b.png", url: URL(fileURLWithPath: "/d/b.png"), patient: "P1")]
+        let catalog = DatasetCatalog(name: "manifest", modality: .other, labelSpace: SyntheticCatalog.segmentation, items: items)
+        let split = try DatasetSplit(catalog: catalog, method: .systematic(validation: 0, test: 0.5))
+        let url = directory.appendingPathComponent("split.csv")
+        XCTAssertThrowsError(try SplitFile.write(split, to: url)) { error in
+            XCTAssertTrue("\(error)".contains("item a.png has an empty id or patient"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
+    }
+
     func testMethodRecords() {
         for method in [SplitMethod.official(seed: 3, validation: 0.1), .systematic(validation: 0.2, test: 0.3),
                        .stratified(seed: 18_446_744_073_709_551_615, validation: 1e-05, test: 0.5)] {
