@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
         .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CPNGDecode", "CJPEG", "CZlib", "CHDF5"]),
         .target(name: "Datasets", dependencies: ["MedicalImaging", "FileAccess"]),
+        .target(name: "Evaluation", dependencies: ["Datasets", "MedicalImaging", "Checkpoints", "TensorCore", "FileAccess"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Checkpoints", "TestSupport"]),
         .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "MedicalImaging", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets", "TestSupport", "Checkpoints", "TensorCore"]),
         .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging"]),
     ]
 )

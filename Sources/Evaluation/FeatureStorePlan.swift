@@ -1,0 +1,133 @@
+import Datasets
+import FileAccess
+import Foundation
+
+/// One array a feature store keeps per item: `chunks/NNNNN/<name>.npy` holds `[rows] + itemShape`
+/// float32 values, e.g. `cls` `[L, D]` (class token of the last `L` blocks), `patch_mean` `[L, D]`,
+/// `patch_grid` `[H·W, D]`.
+public struct FeatureSpec: Equatable, Hashable, Sendable, Codable {
+    /// File stem: lowercase letters, digits and `_`.
+    public let name: String
+    /// The shape of one item's array.
+    public let itemShape: [Int]
+
+    /// A feature named `name` of shape `itemShape` per item.
+    public init(name: String, itemShape: [Int]) {
+        self.name = name
+        self.itemShape = itemShape
+    }
+
+    /// Values per item (the product of `itemShape`).
+    public var itemCount: Int { itemShape.reduce(1, *) }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case itemShape = "item_shape"
+    }
+}
+
+/// What a feature store records of one dataset item: its id, patient, labels and official split part.
+public struct FeatureStoreItem: Equatable, Sendable {
+    /// The dataset item id.
+    public let id: String
+    /// The patient the item belongs to.
+    public let patient: String
+    /// Label values as `DatasetItem.labels` (NaN for unknown).
+    public let labels: [Float]
+    /// The dataset's official split part, if any.
+    public let officialPart: SplitPart?
+
+    /// An item from its fields.
+    public init(id: String, patient: String, labels: [Float], officialPart: SplitPart?) {
+        self.id = id
+        self.patient = patient
+        self.labels = labels
+        self.officialPart = officialPart
+    }
+
+    /// The record of a catalog item.
+    public init(_ item: DatasetItem) {
+        self.init(id: item.id, patient: item.patient, labels: item.labels, officialPart: item.officialPart)
+    }
+
+    /// Equal fields, where a NaN label (unknown) equals a NaN label.
+    public static func == (lhs: FeatureStoreItem, rhs: FeatureStoreItem) -> Bool {
+        lhs.id == rhs.id && lhs.patient == rhs.patient && lhs.officialPart == rhs.officialPart
+            && lhs.labels.count == rhs.labels.count
+            && zip(lhs.labels, rhs.labels).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+    }
+}
+
+/// Everything fixed when a feature store is started: its key, the dataset and items (in store order),
+/// the features kept per item, the chunk size and the RadProbe version. Chunk `c` holds items
+/// `c·chunkSize ..< min((c+1)·chunkSize, items.count)`. Saved as `plan.json` when the store is created, so
+/// that a resumed run can check it continues the same work.
+public struct FeatureStorePlan: Equatable, Sendable {
+    /// What decided the features.
+    public let key: FeatureStoreKey
+    /// The dataset name (the adapter's).
+    public let dataset: String
+    /// The class or finding names that `labels` refer to.
+    public let labelNames: [String]
+    /// The items, in store order.
+    public let items: [FeatureStoreItem]
+    /// The arrays kept per item.
+    public let features: [FeatureSpec]
+    /// Items per chunk.
+    public let chunkSize: Int
+    /// The RadProbe version that writes the store.
+    public let radProbeVersion: String
+
+    /// A plan; duplicate or empty ids, feature names other than `[a-z0-9_]+` or repeated, empty or
+    /// non-positive shapes, infinite labels or a chunk size below 1 are a `FileError` naming `label`.
+    public init(key: FeatureStoreKey, dataset: String, labelNames: [String], items: [FeatureStoreItem],
+                features: [FeatureSpec], chunkSize: Int, radProbeVersion: String, label: String = "feature store plan") throws {
+        func refuse(_ problem: String) -> FileError { FileError(file: label, problem: problem) }
+        guard chunkSize >= 1 else { throw refuse("chunk size must be at least 1 (got \(chunkSize))") }
+        guard !features.isEmpty else { throw refuse("lists no features") }
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
+        var names = Set<String>()
+        for feature in features {
+            guard !feature.name.isEmpty, feature.name.allSatisfy(nameCharacters.contains) else {
+                throw refuse("feature name '\(feature.name)' is not lowercase letters, digits and _")
+            }
+            guard names.insert(feature.name).inserted else { throw refuse("lists feature '\(feature.name)' twice") }
+            guard !feature.itemShape.isEmpty, feature.itemShape.allSatisfy({ $0 >= 1 }) else {
+                throw refuse("feature '\(feature.name)' has shape \(feature.itemShape); every extent must be at least 1")
+            }
+            var count = 1
+            for extent in feature.itemShape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                guard !overflow, product <= Int(Int32.max) else { throw refuse("feature '\(feature.name)' shape \(feature.itemShape) is too large") }
+                count = product
+            }
+        }
+        var ids = Set<String>()
+        for item in items {
+            guard !item.id.isEmpty else { throw refuse("holds an item with an empty id") }
+            guard ids.insert(item.id).inserted else { throw refuse("lists item '\(item.id)' twice") }
+            guard !item.labels.contains(where: \.isInfinite) else { throw refuse("item '\(item.id)' has an infinite label") }
+        }
+        self.key = key
+        self.dataset = dataset
+        self.labelNames = labelNames
+        self.items = items
+        self.features = features
+        self.chunkSize = chunkSize
+        self.radProbeVersion = radProbeVersion
+    }
+
+    /// Number of chunks (`⌈items / chunkSize⌉`).
+    public var chunkCount: Int { (items.count + chunkSize - 1) / chunkSize }
+
+    /// The item positions of chunk `index`.
+    public func itemRange(ofChunk index: Int) -> Range<Int> {
+        index * chunkSize ..< min((index + 1) * chunkSize, items.count)
+    }
+
+    /// Folder of chunk `index` relative to the store: `chunks/NNNNN` (five digits, more when needed).
+    public static func chunkFolder(_ index: Int) -> String {
+        let digits = String(index)
+        return "chunks/" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+    }
+}
