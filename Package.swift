@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "radprobe",
             dependencies: [
-                "Models", "Checkpoints", "MedicalImaging", "Datasets", "TensorKernels",
+                "Models", "Checkpoints", "MedicalImaging", "Datasets", "Evaluation", "TensorKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "MedicalImaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets", "TestSupport", "Checkpoints", "TensorCore"]),
-        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging"]),
+        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging", "Evaluation"]),
     ]
 )

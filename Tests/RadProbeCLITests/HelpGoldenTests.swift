@@ -20,6 +20,7 @@ final class HelpGoldenTests: XCTestCase {
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
+    func testExtractHelp() throws { try assertHelpMatchesGolden("extract", ["extract"]) }
     func testDatasetsSplitHelp() throws { try assertHelpMatchesGolden("datasets-split", ["datasets", "split"]) }
     func testDatasetsVerifyHelp() throws { try assertHelpMatchesGolden("datasets-verify", ["datasets", "verify"]) }
 

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Datasets
+import Evaluation
+import Foundation
+import MedicalImaging
+import Models
+import TensorCore
+import TensorKernels
+
+/// `radprobe extract NAME --root DIR --checkpoint FILE --out STORE`: a dataset's features, once, into a
+/// feature store that resumes after a crash.
+struct Extract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract a dataset's DINOv2 features into a feature store (resumable; see docs/feature-store.md).",
+        discussion: """
+        Stored per item: cls [L, D] (normed CLS of the last L blocks), and with --patch-tokens mean \
+        patch_mean [L, D] (mean of those blocks' patch tokens) or with grid patch_grid [N, D] (the last \
+        block's patch tokens). A volume or a scan stored as slices is embedded slice by slice (axial, in \
+        radiological orientation) and its features are the mean over slices. Items that cannot be read are \
+        skipped, recorded with their error in the store and listed at the end. Running again with the same \
+        checkpoint, preprocessing, size and layers continues where an interrupted run stopped.
+        """
+    )
+
+    @OptionGroup var dataset: DatasetOptions
+
+    @Option(help: "Checkpoint: .pth, .safetensors or .onnx.")
+    var checkpoint: String
+
+    @Option(help: "Square input size (a multiple of the patch size; 224 or 448 in the study).")
+    var size: Int = 224
+
+    @Option(help: "Blocks whose CLS (and patch mean) are kept: the last N, normed.")
+    var layers: Int = 4
+
+    @Option(help: "Patch tokens kept: none, mean (per kept block) or grid (the last block's, for segmentation).")
+    var patchTokens: FeatureStoreKey.PatchTokens = .mean
+
+    @Option(help: "Items per chunk (the unit written atomically and resumed).")
+    var chunkSize: Int = 64
+
+    @Option(help: "Images per forward pass.")
+    var batchSize: Int = 16
+
+    @Option(help: "Extract only shard I of N (items whose position modulo N is I), written as its own store.")
+    var shard: String?
+
+    @Option(help: "The feature store folder (created, or resumed when it holds the same key).")
+    var out: String
+
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
+        if chunkSize < 1 || batchSize < 1 { throw ValidationError("--chunk-size and --batch-size must be at least 1.") }
+        if let shard, Self.parseShard(shard) == nil { throw ValidationError("--shard must be I/N with 0 ≤ I < N (got \(shard)).") }
+    }
+
+    /// `I/N` → (I, N).
+    static func parseShard(_ text: String) -> (index: Int, count: Int)? {
+        let parts = text.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (0..<parts[1]).contains(parts[0]) else { return nil }
+        return (parts[0], parts[1])
+    }
+
+    func run() async throws {
+        let catalog = try dataset.catalog()
+        var items = catalog.items
+        if let shard, let (index, count) = Self.parseShard(shard) {
+            items = items.enumerated().filter { $0.offset % count == index }.map(\.element)
+        }
+        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint)) }
+        let model = backbone.model
+        guard size % model.configuration.patchSize == 0 else {
+            throw CommandFailure("--size \(size) is not a multiple of the patch size \(model.configuration.patchSize)")
+        }
+        guard layers <= model.configuration.depth else {
+            throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
+        }
+        let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
+        let width = model.configuration.width, patches = (size / model.configuration.patchSize) * (size / model.configuration.patchSize)
+        var features = [FeatureSpec(name: "cls", itemShape: [layers, width])]
+        switch patchTokens {
+        case .none: break
+        case .mean: features.append(FeatureSpec(name: "patch_mean", itemShape: [layers, width]))
+        case .grid: features.append(FeatureSpec(name: "patch_grid", itemShape: [patches, width]))
+        }
+        let writer = try CommandFailure.wrap {
+            let key = try FeatureStoreKey(checkpoint: URL(fileURLWithPath: checkpoint), preprocessing: pipeline, inputSize: size,
+                                          lastBlocks: layers, normed: true, patchTokens: patchTokens)
+            let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelNames: catalog.labelSpace.names,
+                                            items: items.map(FeatureStoreItem.init), features: features, chunkSize: chunkSize,
+                                            radProbeVersion: RadProbeVersion.current, label: out)
+            return try FeatureStoreWriter(at: URL(fileURLWithPath: out), plan: plan)
+        }
+        let pending = writer.pendingChunks
+        if !writer.completedChunks.isEmpty {
+            print("resuming \(out): \(writer.completedChunks.count) of \(writer.completedChunks.count + pending.count) chunks already written")
+        }
+        let extractor = ItemFeatureExtractor(model: model, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
+                                             batchSize: batchSize, context: compute.context)
+        let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
+        var skippedTotal: [SkippedItem] = []
+        for chunk in pending {
+            let chunkItems = Array(items[writer.plan.itemRange(ofChunk: chunk)])
+            let (rows, skipped) = try CommandFailure.wrap { try extractor.rows(for: chunkItems) }
+            try CommandFailure.wrap { try writer.write(chunk: chunk, rows: rows, skipped: skipped) }
+            skippedTotal += skipped
+            progress.advance(by: chunkItems.count)
+        }
+        progress.finish()
+        _ = try CommandFailure.wrap { try writer.finish() }
+        for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
+        print("""
+        store     \(out) (key \(writer.plan.key.key.prefix(16))…)
+        dataset   \(catalog.name), \(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run
+        features  \(features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
+        """)
+    }
+}
+
+extension FeatureStoreKey.PatchTokens: ExpressibleByArgument {}
+
+/// Turns dataset items into feature rows: every 2D image of an item (one for a picture, every axial
+/// slice for a volume or a folder of slices) through the pipeline, forward passes over batches that may
+/// span items, and per item the mean over its images of the CLS of the chosen blocks and the patch
+/// features.
+struct ItemFeatureExtractor {
+    let model: VisionTransformer
+    let pipeline: PreprocessingPipeline
+    let layers: Int
+    let patchTokens: FeatureStoreKey.PatchTokens
+    let batchSize: Int
+    let context: ComputeContext
+
+    /// The rows of `items` that could be read and the skipped ones with their errors.
+    func rows(for items: [DatasetItem]) throws -> (rows: [FeatureRow], skipped: [SkippedItem]) {
+        var sums: [[String: [Float]]] = Array(repeating: [:], count: items.count)
+        var imageCounts = [Int](repeating: 0, count: items.count)
+        var skipped: [SkippedItem] = []
+        var queue: [(item: Int, input: Tensor)] = []
+        func flush() throws {
+            guard !queue.isEmpty else { return }
+            let batch = Tensor.concatenate(queue.map(\.input))
+            let outputs = try model.forward(batch, layers: model.lastBlocks(layers), normedLayers: true, context: context).layers
+            for (row, entry) in queue.enumerated() {
+                for (name, values) in features(of: outputs, row: row) {
+                    let sum = sums[entry.item][name] ?? [Float](repeating: 0, count: values.count)
+                    sums[entry.item][name] = zip(sum, values).map(+)
+                }
+                imageCounts[entry.item] += 1
+            }
+            queue.removeAll(keepingCapacity: true)
+        }
+        for (index, item) in items.enumerated() {
+            let inputs: [Image2D]
+            do { inputs = try Self.inputs(of: item, pipeline: pipeline) } catch {
+                skipped.append(SkippedItem(id: item.id, error: String(describing: error)))
+                continue
+            }
+            for input in inputs {
+                queue.append((index, input.tensor.reshaped([1, input.channels, input.height, input.width])))
+                if queue.count == batchSize { try flush() }
+            }
+        }
+        try flush()
+        let rows = items.indices.compactMap { index -> FeatureRow? in
+            guard imageCounts[index] > 0 else { return nil }
+            let scale = 1 / Float(imageCounts[index])
+            return FeatureRow(id: items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } })
+        }
+        return (rows, skipped)
+    }
+
+    /// The features of batch row `row`: `cls` [L, D], and `patch_mean` [L, D] or `patch_grid` [N, D].
+    func features(of outputs: [VisionTransformer.Layer], row: Int) -> [String: [Float]] {
+        var result = ["cls": outputs.flatMap { $0.cls.slice(outer: row..<row + 1).scalars }]
+        switch patchTokens {
+        case .none: break
+        case .mean:
+            result["patch_mean"] = outputs.flatMap { layer -> [Float] in
+                let tokens = layer.patches.slice(outer: row..<row + 1), n = tokens.shape[1], d = tokens.shape[2]
+                var mean = [Float](repeating: 0, count: d)
+                tokens.withUnsafeBufferPointer { values in
+                    for t in 0..<n { for c in 0..<d { mean[c] += values[t * d + c] } }
+                }
+                return mean.map { $0 / Float(n) }
+            }
+        case .grid:
+            result["patch_grid"] = outputs.last.map { $0.patches.slice(outer: row..<row + 1).scalars } ?? []
+        }
+        return result
+    }
+
+    /// The model inputs of an item, preprocessed: a picture through the pipeline; every axial slice of a
+    /// volume (clipping computed over the whole volume, as `PreprocessingPipeline.slices`); every slice
+    /// file of a folder of pictures through the pipeline.
+    static func inputs(of item: DatasetItem, pipeline: PreprocessingPipeline) throws -> [Image2D] {
+        let files = item.imageFiles
+        if files != [item.url] { return try files.map { pipeline(try picture($0)) } }
+        switch try MedicalImageFile.read(contentsOf: item.url).content {
+        case .image(let image): return [pipeline(image)]
+        case .volume(let volume): return try pipeline.slices(of: volume, axis: .axial)
+        }
+    }
+
+    /// The 2D image in `url`; a volume there is an error (a slice file must hold one picture).
+    static func picture(_ url: URL) throws -> Image2D {
+        guard case .image(let image) = try MedicalImageFile.read(contentsOf: url).content else {
+            throw ImagingError(file: url.path, problem: "is a volume, not one slice of a scan stored as pictures")
+        }
+        return image
+    }
+}
