@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import MedicalImaging
 import TensorCore
 import TestSupport
 import XCTest
@@ -36,6 +37,20 @@ enum CLIFixture {
     static let reg4Safetensors = path("dinov2/reg4_swiglu/model.safetensors")
     /// `dinov2/<model>/<case>/input.npy`.
     static func input(_ model: String, _ caseName: String) -> String { path("dinov2/\(model)/\(caseName)/input.npy") }
+    /// A manifest dataset in `folder`: `images` 40×30 grey PNGs `i0.png`… (labels a/b, one patient each) and
+    /// `broken.png`, listed but not a PNG.
+    static func writeManifest(images: Int, in folder: URL) throws {
+        var rows = ["path,label,patient"]
+        for i in 0..<images {
+            let pixels = (0..<(30 * 40)).map { Float(($0 * (i + 3)) % 251) }
+            try PNGWriter.write(Image2D(width: 40, height: 30, channels: 1, pixels: pixels), to: folder.appendingPathComponent("i\(i).png"))
+            rows.append("i\(i).png,\(i % 2 == 0 ? "b" : "a"),P\(i)")
+        }
+        rows.append("broken.png,a,P99")
+        try Data("not a png".utf8).write(to: folder.appendingPathComponent("broken.png"))
+        try Data(rows.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("manifest.csv"))
+    }
+
     /// `Tests/Fixtures/cli/<relative>`.
     static func cli(_ relative: String) -> URL { Fixtures.url("cli").appendingPathComponent(relative) }
 }

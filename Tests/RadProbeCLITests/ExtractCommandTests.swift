@@ -8,18 +8,6 @@ import XCTest
 
 /// `radprobe extract` on a manifest replica with the tiny DINOv2 fixture model.
 final class ExtractCommandTests: XCTestCase {
-    func manifest(images: Int, in folder: URL) throws {
-        var rows = ["path,label,patient"]
-        for i in 0..<images {
-            let pixels = (0..<(30 * 40)).map { Float(($0 * (i + 3)) % 251) }
-            try PNGWriter.write(Image2D(width: 40, height: 30, channels: 1, pixels: pixels), to: folder.appendingPathComponent("i\(i).png"))
-            rows.append("i\(i).png,\(i % 2 == 0 ? "b" : "a"),P\(i)")
-        }
-        rows.append("broken.png,a,P99")
-        try Data("not a png".utf8).write(to: folder.appendingPathComponent("broken.png"))
-        try Data(rows.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("manifest.csv"))
-    }
-
     func extract(_ folder: URL, store: URL) throws -> CommandRun {
         try radprobe(["extract", "manifest", "--root", folder.path, "--checkpoint", CLIFixture.plainPTH, "--size", "28",
                       "--layers", "2", "--chunk-size", "2", "--batch-size", "3", "--out", store.path, "--threads", "2"])
@@ -29,7 +17,7 @@ final class ExtractCommandTests: XCTestCase {
     /// recorded; a second run finds every chunk done and changes no byte.
     func testStoreMatchesEmbedAndResumes() throws {
         let folder = try temporaryDirectory(), store = folder.appendingPathComponent("store")
-        try manifest(images: 5, in: folder)
+        try CLIFixture.writeManifest(images: 5, in: folder)
         let run = try extract(folder, store: store)
         XCTAssertEqual(run.exitCode, 0, "\(run)")
         XCTAssertTrue(run.stdout.contains("skipped: broken.png:"), run.stdout)
@@ -51,13 +39,13 @@ final class ExtractCommandTests: XCTestCase {
         XCTAssertEqual(try Self.snapshot(store), before)
     }
 
-    /// Every file of a folder tree and its bytes.
+    /// Every file of a folder tree (path relative to `folder`) and its bytes.
     static func snapshot(_ folder: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]
         let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])
         while let url = enumerator?.nextObject() as? URL {
             if (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
-                files[url.path] = try Data(contentsOf: url)
+                files[String(url.path.dropFirst(folder.path.count))] = try Data(contentsOf: url)
             }
         }
         return files
