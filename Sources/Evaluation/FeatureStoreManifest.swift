@@ -53,7 +53,8 @@ public struct FeatureStoreManifest: Equatable, Sendable {
     public let skipped: [SkippedItem]
 }
 
-/// The JSON of `plan.json` (no chunk fields) and `manifest.json` (all fields). Labels are
+/// The JSON of `plan.json` (no chunk fields) and `manifest.json` (all fields); `shard` is written only
+/// for a store of one shard, so a whole-catalog store has no such field. Labels are
 /// per-item lists with NaN written as `null`; official parts are `train`/`validation`/`test` or `null`.
 struct StoreDocument: Codable, Equatable {
     struct KeyFields: Codable, Equatable {
@@ -89,12 +90,13 @@ struct StoreDocument: Codable, Equatable {
     var labels: [[Double?]]
     var officialParts: [String?]
     var features: [FeatureSpec]
+    var shard: FeatureShard?
     var chunks: [FeatureStoreChunk]?
     var rowIDs: [String]?
     var skipped: [SkippedItem]?
 
     enum CodingKeys: String, CodingKey {
-        case format, key, dataset, ids, patients, labels, features, chunks, skipped
+        case format, key, dataset, ids, patients, labels, features, shard, chunks, skipped
         case formatVersion = "format_version"
         case radProbeVersion = "radprobe_version"
         case keyText = "key_text"
@@ -123,6 +125,7 @@ struct StoreDocument: Codable, Equatable {
         labels = plan.items.map { $0.labels.map { $0.isNaN ? nil : Double($0) } }
         officialParts = plan.items.map { $0.officialPart?.rawValue }
         features = plan.features
+        shard = plan.shard
         self.chunks = chunks
         self.rowIDs = rowIDs
         self.skipped = skipped
@@ -161,7 +164,7 @@ struct StoreDocument: Codable, Equatable {
                                           officialPart: part))
         }
         return try FeatureStorePlan(key: key, dataset: dataset, labelNames: labelNames, items: items, features: features,
-                                    chunkSize: chunkSize, radProbeVersion: radProbeVersion, label: file)
+                                    chunkSize: chunkSize, radProbeVersion: radProbeVersion, shard: shard, label: file)
     }
 }
 

@@ -58,8 +58,46 @@ public struct FeatureStoreItem: Equatable, Sendable {
     }
 }
 
+/// Which part of a catalog a store holds when extraction was split into `count` shards: the items at
+/// catalog positions `p` with `p mod count == index`, in catalog order, so row `r` of the shard is
+/// catalog position `index + r·count`. Shard `index` of `totalItems` items holds
+/// `⌈(totalItems − index) / count⌉` of them (none when `index ≥ totalItems`).
+public struct FeatureShard: Equatable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// This shard's number, `0 ..< count`.
+    public let index: Int
+    /// How many shards the catalog was split into.
+    public let count: Int
+    /// Items in the whole catalog.
+    public let totalItems: Int
+
+    /// Shard `index` of `count` over a catalog of `totalItems` items (checked by `FeatureStorePlan`).
+    public init(index: Int, count: Int, totalItems: Int) {
+        self.index = index
+        self.count = count
+        self.totalItems = totalItems
+    }
+
+    /// Items of the catalog this shard holds (0 for a shard that is not one: `index` outside `0 ..< count`).
+    public var itemCount: Int {
+        guard count >= 1, (0..<count).contains(index), index < totalItems else { return 0 }
+        return (totalItems - index - 1) / count + 1
+    }
+
+    /// The catalog position of the shard's item `row`.
+    public func catalogPosition(ofItem row: Int) -> Int { index + row * count }
+
+    /// `I/N`.
+    public var description: String { "\(index)/\(count)" }
+
+    enum CodingKeys: String, CodingKey {
+        case index, count
+        case totalItems = "total_items"
+    }
+}
+
 /// Everything fixed when a feature store is started: its key, the dataset and items (in store order),
-/// the features kept per item, the chunk size and the RadProbe version. Chunk `c` holds items
+/// the features kept per item, the chunk size, the RadProbe version and, for a store of one shard of a
+/// catalog, which shard. Chunk `c` holds items
 /// `c·chunkSize ..< min((c+1)·chunkSize, items.count)`. Saved as `plan.json` when the store is created, so
 /// that a resumed run can check it continues the same work.
 public struct FeatureStorePlan: Equatable, Sendable {
@@ -77,13 +115,25 @@ public struct FeatureStorePlan: Equatable, Sendable {
     public let chunkSize: Int
     /// The RadProbe version that writes the store.
     public let radProbeVersion: String
+    /// The shard of the catalog the items are, or `nil` for a whole catalog.
+    public let shard: FeatureShard?
 
     /// A plan; duplicate or empty ids, feature names other than `[a-z0-9_]+` or repeated, empty or
-    /// non-positive shapes, infinite labels or a chunk size below 1 are a `FileError` naming `label`.
+    /// non-positive shapes, infinite labels, a chunk size below 1, or a shard whose index is outside
+    /// `0 ..< count` or whose item count does not match `items` are a `FileError` naming `label`.
     public init(key: FeatureStoreKey, dataset: String, labelNames: [String], items: [FeatureStoreItem],
-                features: [FeatureSpec], chunkSize: Int, radProbeVersion: String, label: String = "feature store plan") throws {
+                features: [FeatureSpec], chunkSize: Int, radProbeVersion: String, shard: FeatureShard? = nil,
+                label: String = "feature store plan") throws {
         func refuse(_ problem: String) -> FileError { FileError(file: label, problem: problem) }
         guard chunkSize >= 1 else { throw refuse("chunk size must be at least 1 (got \(chunkSize))") }
+        if let shard {
+            guard shard.count >= 1, (0..<shard.count).contains(shard.index), shard.totalItems >= 0 else {
+                throw refuse("shard \(shard.description) of \(shard.totalItems) items is not a shard: it needs 0 ≤ index < count")
+            }
+            guard shard.itemCount == items.count else {
+                throw refuse("shard \(shard.description) of \(shard.totalItems) items holds \(shard.itemCount) items, but the plan lists \(items.count)")
+            }
+        }
         guard !features.isEmpty else { throw refuse("lists no features") }
         let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
         var names = Set<String>()
@@ -115,6 +165,7 @@ public struct FeatureStorePlan: Equatable, Sendable {
         self.features = features
         self.chunkSize = chunkSize
         self.radProbeVersion = radProbeVersion
+        self.shard = shard
     }
 
     /// Number of chunks (`⌈items / chunkSize⌉`).

@@ -135,6 +135,7 @@ public final class FeatureStoreWriter {
             existing.features != requested.features ? "features" : nil,
             existing.chunkSize != requested.chunkSize ? "chunk size \(existing.chunkSize) vs \(requested.chunkSize)" : nil,
             existing.radProbeVersion != requested.radProbeVersion ? "RadProbe version \(existing.radProbeVersion) vs \(requested.radProbeVersion)" : nil,
+            existing.shard != requested.shard ? "shard \(existing.shard?.description ?? "none") vs \(requested.shard?.description ?? "none")" : nil,
         ].compactMap { $0 }
         guard differences.isEmpty else {
             throw FileError(file: store, problem: "was started with key \(existing.key.key) but another plan: differs in \(differences.joined(separator: "; ")); use another folder")

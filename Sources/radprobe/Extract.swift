@@ -7,10 +7,20 @@ import Models
 import TensorCore
 import TensorKernels
 
-/// `radprobe extract NAME --root DIR --checkpoint FILE --out STORE`: a dataset's features, once, into a
-/// feature store that resumes after a crash.
+/// `radprobe extract`: `run` (the default, so `radprobe extract NAME …` runs it) and `merge`.
 struct Extract: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Extract a dataset's DINOv2 features into a feature store (extract run, the default) and merge shard stores (extract merge).",
+        subcommands: [ExtractRun.self, ExtractMerge.self],
+        defaultSubcommand: ExtractRun.self
+    )
+}
+
+/// `radprobe extract [run] NAME --root DIR --checkpoint FILE --out STORE`: a dataset's features, once, into
+/// a feature store that resumes after a crash; with `--shard I/N`, one shard of the catalog.
+struct ExtractRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Extract a dataset's DINOv2 features into a feature store (resumable; see docs/feature-store.md).",
         discussion: """
         Stored per item: cls [L, D] (normed CLS of the last L blocks), and with --patch-tokens mean \
@@ -18,7 +28,9 @@ struct Extract: AsyncParsableCommand {
         block's patch tokens). A volume or a scan stored as slices is embedded slice by slice (axial, in \
         radiological orientation) and its features are the mean over slices. Items that cannot be read are \
         skipped, recorded with their error in the store and listed at the end. Running again with the same \
-        checkpoint, preprocessing, size and layers continues where an interrupted run stopped.
+        checkpoint, preprocessing, size and layers continues where an interrupted run stopped. With \
+        --shard I/N the store holds the items whose catalog position modulo N is I and records the shard; \
+        `radprobe extract merge` joins the N shard stores (see docs/cluster.md).
         """
     )
 
@@ -42,7 +54,7 @@ struct Extract: AsyncParsableCommand {
     @Option(help: "Images per forward pass.")
     var batchSize: Int = 16
 
-    @Option(help: "Extract only shard I of N (items whose position modulo N is I), written as its own store.")
+    @Option(help: "Extract only shard I of N (items whose position modulo N is I), written as its own store; join them with extract merge.")
     var shard: String?
 
     @Option(help: "The feature store folder (created, or resumed when it holds the same key).")
@@ -66,8 +78,10 @@ struct Extract: AsyncParsableCommand {
     func run() async throws {
         let catalog = try dataset.catalog()
         var items = catalog.items
+        var storeShard: FeatureShard?
         if let shard, let (index, count) = Self.parseShard(shard) {
             items = items.enumerated().filter { $0.offset % count == index }.map(\.element)
+            storeShard = FeatureShard(index: index, count: count, totalItems: catalog.items.count)
         }
         let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint)) }
         let model = backbone.model
@@ -90,7 +104,7 @@ struct Extract: AsyncParsableCommand {
                                           lastBlocks: layers, normed: true, patchTokens: patchTokens)
             let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelNames: catalog.labelSpace.names,
                                             items: items.map(FeatureStoreItem.init), features: features, chunkSize: chunkSize,
-                                            radProbeVersion: RadProbeVersion.current, label: out)
+                                            radProbeVersion: RadProbeVersion.current, shard: storeShard, label: out)
             return try FeatureStoreWriter(at: URL(fileURLWithPath: out), plan: plan)
         }
         let pending = writer.pendingChunks
@@ -115,6 +129,47 @@ struct Extract: AsyncParsableCommand {
         store     \(out) (key \(writer.plan.key.key.prefix(16))…)
         dataset   \(catalog.name), \(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run
         features  \(features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
+        """)
+    }
+}
+
+/// `radprobe extract merge SHARD_STORE... --out STORE`: the finished stores of the N shards of one
+/// extraction joined into the store a single run would have written.
+struct ExtractMerge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge the stores of the N shards of one extraction (extract --shard I/N) into one feature store.",
+        discussion: """
+        Every shard store must be finished and come from the same checkpoint, preprocessing, size, layers, \
+        patch tokens, dataset, label names, shard count, catalog size and RadProbe version, and each shard \
+        0..N-1 must be given exactly once. Items are put back in catalog order, skipped items carried over. \
+        The merged store resumes like any store if the merge is interrupted.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The shard stores, in any order.", valueName: "shard-store"))
+    var shards: [String]
+
+    @Option(help: "The merged feature store folder (created, or resumed when it holds the same plan).")
+    var out: String
+
+    @Option(help: "Items per chunk of the merged store (default: the shards' chunk size).")
+    var chunkSize: Int?
+
+    func validate() throws {
+        if shards.isEmpty { throw ValidationError("Give the shard stores to merge.") }
+        if let chunkSize, chunkSize < 1 { throw ValidationError("--chunk-size must be at least 1 (got \(chunkSize)).") }
+    }
+
+    func run() async throws {
+        let store = try CommandFailure.wrap {
+            try FeatureStore.merge(shards: shards.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: out), chunkSize: chunkSize)
+        }
+        let plan = store.plan
+        print("""
+        store     \(out) (key \(plan.key.key.prefix(16))…)
+        dataset   \(plan.dataset), \(plan.items.count) items from \(shards.count) shards, \(store.manifest.skipped.count) skipped
+        features  \(plan.features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
         """)
     }
 }

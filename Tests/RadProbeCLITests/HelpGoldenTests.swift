@@ -21,6 +21,8 @@ final class HelpGoldenTests: XCTestCase {
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
     func testExtractHelp() throws { try assertHelpMatchesGolden("extract", ["extract"]) }
+    func testExtractRunHelp() throws { try assertHelpMatchesGolden("extract-run", ["extract", "run"]) }
+    func testExtractMergeHelp() throws { try assertHelpMatchesGolden("extract-merge", ["extract", "merge"]) }
     func testDatasetsSplitHelp() throws { try assertHelpMatchesGolden("datasets-split", ["datasets", "split"]) }
     func testDatasetsVerifyHelp() throws { try assertHelpMatchesGolden("datasets-verify", ["datasets", "verify"]) }
 
