@@ -115,12 +115,14 @@ struct ExtractRun: AsyncParsableCommand {
                                              batchSize: batchSize, context: compute.context)
         let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
         var skippedTotal: [SkippedItem] = []
+        let chunkItems = pending.map { Array(items[writer.plan.itemRange(ofChunk: $0)]) }
+        let prefetcher = ChunkPrefetcher(count: pending.count) { extractor.prepare(chunkItems[$0]) }
         for chunk in pending {
-            let chunkItems = Array(items[writer.plan.itemRange(ofChunk: chunk)])
-            let (rows, skipped) = try CommandFailure.wrap { try extractor.rows(for: chunkItems) }
-            try CommandFailure.wrap { try writer.write(chunk: chunk, rows: rows, skipped: skipped) }
-            skippedTotal += skipped
-            progress.advance(by: chunkItems.count)
+            let prepared = prefetcher.next()
+            let rows = try CommandFailure.wrap { try extractor.rows(for: prepared) }
+            try CommandFailure.wrap { try writer.write(chunk: chunk, rows: rows, skipped: prepared.skipped) }
+            skippedTotal += prepared.skipped
+            progress.advance(by: prepared.items.count)
         }
         progress.finish()
         _ = try CommandFailure.wrap { try writer.finish() }
@@ -176,10 +178,11 @@ struct ExtractMerge: AsyncParsableCommand {
 
 extension FeatureStoreKey.PatchTokens: ExpressibleByArgument {}
 
-/// Turns dataset items into feature rows: every 2D image of an item (one for a picture, every axial
-/// slice for a volume or a folder of slices) through the pipeline, forward passes over batches that may
-/// span items, and per item the mean over its images of the CLS of the chosen blocks and the patch
-/// features.
+/// Turns dataset items into feature rows in two steps, so that `ChunkPrefetcher` can run the first on
+/// the next chunk while the second runs on this one: `prepare` (every 2D image of an item — one for a
+/// picture, every axial slice for a volume or a folder of slices — through the pipeline) and `rows`
+/// (forward passes over batches that may span items, and per item the mean over its images of the CLS
+/// of the chosen blocks and the patch features).
 struct ItemFeatureExtractor {
     let model: VisionTransformer
     let pipeline: PreprocessingPipeline
@@ -188,43 +191,48 @@ struct ItemFeatureExtractor {
     let batchSize: Int
     let context: ComputeContext
 
-    /// The rows of `items` that could be read and the skipped ones with their errors.
-    func rows(for items: [DatasetItem]) throws -> (rows: [FeatureRow], skipped: [SkippedItem]) {
-        var sums: [[String: [Float]]] = Array(repeating: [:], count: items.count)
-        var imageCounts = [Int](repeating: 0, count: items.count)
-        var skipped: [SkippedItem] = []
-        var queue: [(item: Int, input: Tensor)] = []
-        func flush() throws {
-            guard !queue.isEmpty else { return }
-            let batch = Tensor.concatenate(queue.map(\.input))
-            let outputs = try model.forward(batch, layers: model.lastBlocks(layers), normedLayers: true, context: context).layers
-            for (row, entry) in queue.enumerated() {
+    /// One chunk's items decoded and preprocessed: every model input with the item it belongs to, in
+    /// item order, and the items that could not be read.
+    struct PreparedChunk: Sendable {
+        let items: [DatasetItem]
+        let inputs: [(item: Int, input: Image2D)]
+        let skipped: [SkippedItem]
+    }
+
+    /// Decodes and preprocesses `items` (see `inputs(of:pipeline:)`); an item that cannot be read is skipped
+    /// with its error.
+    func prepare(_ items: [DatasetItem]) -> PreparedChunk {
+        var inputs: [(item: Int, input: Image2D)] = [], skipped: [SkippedItem] = []
+        for (index, item) in items.enumerated() {
+            do { inputs += try Self.inputs(of: item, pipeline: pipeline).map { (index, $0) } } catch {
+                skipped.append(SkippedItem(id: item.id, error: String(describing: error)))
+            }
+        }
+        return PreparedChunk(items: items, inputs: inputs, skipped: skipped)
+    }
+
+    /// The rows of a prepared chunk: forward passes over batches of `batchSize` inputs (which may span
+    /// items), then per item the mean over its inputs.
+    func rows(for chunk: PreparedChunk) throws -> [FeatureRow] {
+        var sums: [[String: [Float]]] = Array(repeating: [:], count: chunk.items.count)
+        var imageCounts = [Int](repeating: 0, count: chunk.items.count)
+        for start in stride(from: 0, to: chunk.inputs.count, by: batchSize) {
+            let batch = chunk.inputs[start ..< min(start + batchSize, chunk.inputs.count)]
+            let tensor = Tensor.concatenate(batch.map { $0.input.tensor.reshaped([1, $0.input.channels, $0.input.height, $0.input.width]) })
+            let outputs = try model.forward(tensor, layers: model.lastBlocks(layers), normedLayers: true, context: context).layers
+            for (row, entry) in batch.enumerated() {
                 for (name, values) in features(of: outputs, row: row) {
                     let sum = sums[entry.item][name] ?? [Float](repeating: 0, count: values.count)
                     sums[entry.item][name] = zip(sum, values).map(+)
                 }
                 imageCounts[entry.item] += 1
             }
-            queue.removeAll(keepingCapacity: true)
         }
-        for (index, item) in items.enumerated() {
-            let inputs: [Image2D]
-            do { inputs = try Self.inputs(of: item, pipeline: pipeline) } catch {
-                skipped.append(SkippedItem(id: item.id, error: String(describing: error)))
-                continue
-            }
-            for input in inputs {
-                queue.append((index, input.tensor.reshaped([1, input.channels, input.height, input.width])))
-                if queue.count == batchSize { try flush() }
-            }
-        }
-        try flush()
-        let rows = items.indices.compactMap { index -> FeatureRow? in
+        return chunk.items.indices.compactMap { index -> FeatureRow? in
             guard imageCounts[index] > 0 else { return nil }
             let scale = 1 / Float(imageCounts[index])
-            return FeatureRow(id: items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } })
+            return FeatureRow(id: chunk.items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } })
         }
-        return (rows, skipped)
     }
 
     /// The features of batch row `row`: `cls` [L, D], and `patch_mean` [L, D] or `patch_grid` [N, D].
