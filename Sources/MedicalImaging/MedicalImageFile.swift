@@ -88,8 +88,9 @@ public struct MedicalImageFile: Sendable {
         case .jpeg:
             return MedicalImageFile(url: url, format: format, content: .image(try JPEGReader.read(contentsOf: url)))
         case .nifti:
-            let header = try NIfTIReader.readHeader(contentsOf: url)
-            return MedicalImageFile(url: url, format: format, content: .volume(try NIfTIReader.read(contentsOf: url)),
+            let data = try FileBytes.read(contentsOf: url)
+            let header = try NIfTIReader.header(of: data, file: url.path)
+            return MedicalImageFile(url: url, format: format, content: .volume(try NIfTIReader.decode(data, file: url.path, source: url)),
                                     details: niftiDetails(header, file: url.path))
         case .dicom:
             let dicom = try DICOMFile.read(contentsOf: url)

@@ -26,9 +26,12 @@ public enum NIfTIReader {
 
     /// Reads only the header of the image at `url` (for a gzip file, only the first bytes are inflated).
     public static func readHeader(contentsOf url: URL) throws -> NIfTIHeader {
-        let file = url.path
-        let data = try FileBytes.read(contentsOf: url)
-        return try data.withUnsafeBytes { bytes in
+        try header(of: FileBytes.read(contentsOf: url), file: url.path)
+    }
+
+    /// The header of NIfTI bytes held in memory (plain or gzip; of a gzip, only the first bytes are inflated).
+    public static func header(of data: Data, file: String = "<memory>") throws -> NIfTIHeader {
+        try data.withUnsafeBytes { bytes in
             guard Gzip.isCompressed(bytes) else { return try NIfTIHeader.parse(bytes, file: file) }
             return try Gzip.withReader(over: bytes, file: file) { reader in try readHeader(from: reader, file: file).header }
         }

@@ -57,7 +57,7 @@ struct BenchModels: AsyncParsableCommand {
             for side in sizes {
                 for batch in batches {
                     let input = Tensor(shape: [batch, 3, side, side], repeating: 0.5)
-                    let seconds = try BenchOutput.medianSeconds(repeats: repeats) { _ = try model.features(input, context: context) }
+                    let seconds = try BenchOutput.medianSeconds(repeats: repeats) { _ = try model.features(input, context: context) }.seconds
                     let imagesPerSecond = Double(batch) / seconds
                     let gflops = configuration.flops(height: side, width: side) * imagesPerSecond / 1e9
                     let rss = Self.peakResidentMiB()
@@ -123,16 +123,17 @@ struct BenchOutput {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    /// Runs `body` once as a warm-up, then `repeats` timed times; the median wall time in seconds.
-    static func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-        try body()
+    /// Runs `body` once as a warm-up, then `repeats` timed times; the median wall time in seconds and
+    /// what the last run returned.
+    static func medianSeconds<Result>(repeats: Int, _ body: () throws -> Result) rethrows -> (seconds: Double, result: Result) {
+        var result = try body()
         var times: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            try body()
+            result = try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return times.sorted()[times.count / 2]
+        return (times.sorted()[times.count / 2], result)
     }
 }
 

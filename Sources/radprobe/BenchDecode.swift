@@ -54,14 +54,10 @@ struct BenchDecode: AsyncParsableCommand {
         output.emit(nil, text: "file                       format        on disk MB   decoded            images/s   file MB/s")
         for url in all {
             let bytes = try CommandFailure.wrap { try Self.diskSize(url) }
-            var slices = 0, shape = ""
-            let seconds = try CommandFailure.wrap {
-                try BenchOutput.medianSeconds(repeats: repeats) {
-                    let file = try MedicalImageFile.read(contentsOf: url)
-                    (slices, shape) = Self.describe(file.content)
-                }
+            let (seconds, decoded) = try CommandFailure.wrap {
+                try BenchOutput.medianSeconds(repeats: repeats) { try MedicalImageFile.read(contentsOf: url) }
             }
-            let format = try CommandFailure.wrap { try ImageFormat.detect(url) }
+            let (slices, shape) = Self.describe(decoded.content), format = decoded.format
             let megabytes = Double(bytes) / 1e6
             output.emit(["kind": "decode", "file": url.path, "name": url.lastPathComponent, "format": format.rawValue,
                          "file_bytes": bytes, "slices": slices, "shape": shape, "seconds": seconds,

@@ -194,19 +194,16 @@ struct Embed: AsyncParsableCommand {
         }
         var record: [String: Any] = ["input": image!, "input_format": file.format.rawValue, "modality": modality.rawValue,
                                      "preprocessing": pipeline.description]
-        switch file.content {
-        case .image(let picture):
-            return (pipeline.tensor(picture), record)
-        case .volume(let volume):
+        if case .volume(let volume) = file.content {
             guard (0..<volume.frames).contains(frame) else {
                 throw CommandFailure("--frame \(frame) is outside the volume's \(volume.frames) frame\(volume.frames == 1 ? "" : "s") (0…\(volume.frames - 1))")
             }
-            let slices = try pipeline.slices(of: volume, axis: axis, frame: frame)
             record["axis"] = axis.rawValue
-            record["slices"] = slices.count
             record["frame"] = frame
             record["frames"] = volume.frames
-            return (Tensor.stack(slices.map(\.tensor)), record)
         }
+        let images = try pipeline.images(of: file.content, axis: axis, frame: frame)
+        if record["axis"] != nil { record["slices"] = images.count }
+        return (Tensor.stack(images.map(\.tensor)), record)
     }
 }

@@ -127,11 +127,8 @@ struct ExtractRun: AsyncParsableCommand {
         progress.finish()
         _ = try CommandFailure.wrap { try writer.finish() }
         for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
-        print("""
-        store     \(out) (key \(writer.plan.key.key.prefix(16))…)
-        dataset   \(catalog.name), \(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run
-        features  \(features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
-        """)
+        print(storeSummary(out, plan: writer.plan,
+                           items: "\(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run"))
     }
 }
 
@@ -167,16 +164,21 @@ struct ExtractMerge: AsyncParsableCommand {
         let store = try CommandFailure.wrap {
             try FeatureStore.merge(shards: shards.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: out), chunkSize: chunkSize)
         }
-        let plan = store.plan
-        print("""
-        store     \(out) (key \(plan.key.key.prefix(16))…)
-        dataset   \(plan.dataset), \(plan.items.count) items from \(shards.count) shards, \(store.manifest.skipped.count) skipped
-        features  \(plan.features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
-        """)
+        print(storeSummary(out, plan: store.plan,
+                           items: "\(store.plan.items.count) items from \(shards.count) shards, \(store.manifest.skipped.count) skipped"))
     }
 }
 
 extension FeatureStoreKey.PatchTokens: ExpressibleByArgument {}
+
+/// The lines `extract` and `extract merge` end with: the store and its key, the dataset and `items`, the features.
+func storeSummary(_ path: String, plan: FeatureStorePlan, items: String) -> String {
+    """
+    store     \(path) (key \(plan.key.key.prefix(16))…)
+    dataset   \(plan.dataset), \(items)
+    features  \(plan.features.map { "\($0.name) \(describeShape($0.itemShape))" }.joined(separator: ", "))
+    """
+}
 
 /// Turns dataset items into feature rows in two steps, so that `ChunkPrefetcher` can run the first on
 /// the next chunk while the second runs on this one: `prepare` (every 2D image of an item — one for a
@@ -261,10 +263,7 @@ struct ItemFeatureExtractor {
     static func inputs(of item: DatasetItem, pipeline: PreprocessingPipeline) throws -> [Image2D] {
         let files = item.imageFiles
         if files != [item.url] { return try files.map { pipeline(try picture($0)) } }
-        switch try MedicalImageFile.read(contentsOf: item.url).content {
-        case .image(let image): return [pipeline(image)]
-        case .volume(let volume): return try pipeline.slices(of: volume, axis: .axial)
-        }
+        return try pipeline.images(of: MedicalImageFile.read(contentsOf: item.url).content)
     }
 
     /// The 2D image in `url`; a volume there is an error (a slice file must hold one picture).

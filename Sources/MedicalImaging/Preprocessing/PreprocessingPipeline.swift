@@ -184,6 +184,15 @@ public struct PreprocessingPipeline: Hashable, Sendable, RecordedSteps {
         return try VolumeSlicer(axis: axis).slices(of: clipped, frame: frame).map { perSlice($0) }
     }
 
+    /// The model inputs of a file's content: a 2D image through every step, or every slice of frame
+    /// `frame` of a volume along `axis` (`slices(of:axis:frame:)`).
+    public func images(of content: ImageContent, axis: VolumeSlicer.Axis = .axial, frame: Int = 0) throws -> [Image2D] {
+        switch content {
+        case .image(let image): [self(image)]
+        case .volume(let volume): try slices(of: volume, axis: axis, frame: frame)
+        }
+    }
+
     /// Slice `index` (display order) of `volume` along `axis`, through the pipeline as `slices(of:axis:frame:)`
     /// would give it (percentiles and windows still computed over the whole volume).
     public func slice(_ index: Int, of volume: Volume, axis: VolumeSlicer.Axis, frame: Int = 0) throws -> Image2D {
