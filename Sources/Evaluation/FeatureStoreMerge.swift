@@ -64,15 +64,11 @@ extension FeatureStore {
     /// Refuses to merge `store` with `reference` unless they are shards of the same extraction.
     static func checkMergeable(_ store: FeatureStore, _ shard: FeatureShard, with reference: FeatureStore, _ first: FeatureShard) throws {
         let (plan, other) = (store.plan, reference.plan)
-        let difference = [
-            plan.key.key != other.key.key ? "key \(plan.key.key) vs \(other.key.key)" : nil,
-            plan.dataset != other.dataset ? "dataset '\(plan.dataset)' vs '\(other.dataset)'" : nil,
-            plan.labelNames != other.labelNames ? "label names" : nil,
-            plan.features != other.features ? "features" : nil,
-            plan.radProbeVersion != other.radProbeVersion ? "RadProbe version \(plan.radProbeVersion) vs \(other.radProbeVersion)" : nil,
-            shard.count != first.count ? "shard count \(shard.count) vs \(first.count)" : nil,
-            shard.totalItems != first.totalItems ? "catalog total \(shard.totalItems) vs \(first.totalItems) items" : nil,
-        ].compactMap { $0 }
+        let difference = [plan.key.key != other.key.key ? "key \(plan.key.key) vs \(other.key.key)" : nil].compactMap { $0 }
+            + plan.sharedFieldDifferences(from: other) + [
+                shard.count != first.count ? "shard count \(shard.count) vs \(first.count)" : nil,
+                shard.totalItems != first.totalItems ? "catalog total \(shard.totalItems) vs \(first.totalItems) items" : nil,
+            ].compactMap { $0 }
         guard difference.isEmpty else {
             throw FileError(file: store.url.path, problem: "cannot be merged with \(reference.url.path): they differ in \(difference.joined(separator: "; ")); merge only the shards of one extraction")
         }

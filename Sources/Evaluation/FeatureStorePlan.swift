@@ -168,6 +168,17 @@ public struct FeatureStorePlan: Equatable, Sendable {
         self.shard = shard
     }
 
+    /// How this plan's dataset, label names, features and RadProbe version differ from `other`'s, one
+    /// phrase per difference (empty when they agree): what a resumed run and a merged shard must share.
+    func sharedFieldDifferences(from other: FeatureStorePlan) -> [String] {
+        [
+            dataset != other.dataset ? "dataset '\(dataset)' vs '\(other.dataset)'" : nil,
+            labelNames != other.labelNames ? "label names" : nil,
+            features != other.features ? "features" : nil,
+            radProbeVersion != other.radProbeVersion ? "RadProbe version \(radProbeVersion) vs \(other.radProbeVersion)" : nil,
+        ].compactMap { $0 }
+    }
+
     /// Number of chunks (`⌈items / chunkSize⌉`).
     public var chunkCount: Int { (items.count + chunkSize - 1) / chunkSize }
 

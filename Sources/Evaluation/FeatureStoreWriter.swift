@@ -128,13 +128,9 @@ public final class FeatureStoreWriter {
         guard existing.key.key == requested.key.key else {
             throw FileError(file: store, problem: "holds features of key \(existing.key.key), not of the requested key \(requested.key.key); features of different keys are never mixed: use another folder")
         }
-        let differences = [
-            existing.dataset != requested.dataset ? "dataset '\(existing.dataset)' vs '\(requested.dataset)'" : nil,
+        let differences = existing.sharedFieldDifferences(from: requested) + [
             existing.items != requested.items ? "item list (\(existing.items.count) vs \(requested.items.count) items, or different ids, patients, labels or parts)" : nil,
-            existing.labelNames != requested.labelNames ? "label names" : nil,
-            existing.features != requested.features ? "features" : nil,
             existing.chunkSize != requested.chunkSize ? "chunk size \(existing.chunkSize) vs \(requested.chunkSize)" : nil,
-            existing.radProbeVersion != requested.radProbeVersion ? "RadProbe version \(existing.radProbeVersion) vs \(requested.radProbeVersion)" : nil,
             existing.shard != requested.shard ? "shard \(existing.shard?.description ?? "none") vs \(requested.shard?.description ?? "none")" : nil,
         ].compactMap { $0 }
         guard differences.isEmpty else {
