@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "CPNGDecode", dependencies: ["CPNG"]),
         .target(name: "TensorCore"),
+        .target(name: "Randomness"),
         .target(name: "FileAccess", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "TensorKernels", dependencies: [
             "TensorCore", "CBLAS", .target(name: "CDNNL", condition: .when(platforms: [.linux])),
@@ -31,9 +32,13 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Checkpoints", dependencies: ["TensorCore", "FileAccess"]),
         .target(name: "Models", dependencies: ["TensorCore", "TensorKernels", "Layers", "Checkpoints"]),
-        .target(name: "MedicalImaging", dependencies: ["TensorCore", "TensorKernels", "FileAccess", "CPNG", "CPNGDecode", "CJPEG", "CZlib", "CHDF5"]),
-        .target(name: "Datasets", dependencies: ["MedicalImaging", "FileAccess"]),
+        .target(name: "MedicalImaging", dependencies: ["TensorCore", "Randomness", "TensorKernels", "FileAccess", "CPNG", "CPNGDecode", "CJPEG", "CZlib", "CHDF5"]),
+        .target(name: "Datasets", dependencies: ["MedicalImaging", "Randomness", "FileAccess"]),
         .target(name: "Evaluation", dependencies: ["Datasets", "MedicalImaging", "Checkpoints", "TensorCore", "FileAccess"]),
+        .target(name: "Metrics", dependencies: ["Randomness"]),
+        .target(name: "Training", dependencies: ["TensorCore", "TensorKernels"]),
+        .target(name: "NearestNeighbours", dependencies: ["TensorCore", "TensorKernels"]),
+        .target(name: "LinearProbes", dependencies: ["TensorCore", "TensorKernels", "Training", "Randomness"]),
         .executableTarget(
             name: "radprobe",
             dependencies: [
@@ -45,9 +50,13 @@ let package = Package(
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Layers", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "MedicalImaging", "TestSupport"]),
+        .testTarget(name: "MedicalImagingTests", dependencies: ["MedicalImaging", "Randomness", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Randomness", "MedicalImaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets", "TestSupport", "Checkpoints", "TensorCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TensorCore", "TestSupport"]),
+        .testTarget(name: "NearestNeighboursTests", dependencies: ["NearestNeighbours", "TensorCore", "TestSupport"]),
+        .testTarget(name: "LinearProbesTests", dependencies: ["LinearProbes", "Training", "TensorCore", "TestSupport"]),
         .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging", "Evaluation"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import MedicalImaging
+import Randomness
 
 /// One few-shot training subset: whole patients from the train part, and all their train items.
 public struct FewShotDraw: Equatable, Sendable {

@@ -78,13 +78,3 @@ extension String {
     /// follows Unicode canonical equivalence.
     func precedesByBytes(_ other: String) -> Bool { utf8.lexicographicallyPrecedes(other.utf8) }
 }
-
-extension SeededGenerator {
-    /// Fisher–Yates shuffle drawing through `integer(below:)`, so a seed gives the same order everywhere.
-    mutating func shuffle<T>(_ elements: inout [T]) {
-        guard elements.count > 1 else { return }
-        for last in stride(from: elements.count - 1, to: 0, by: -1) {
-            elements.swapAt(last, integer(below: last + 1))
-        }
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import MedicalImaging
+import Randomness
 
 /// The rules that assign patients (not items) to parts; each returns one part per patient.
 enum SplitAllocation {

@@ -1,5 +1,6 @@
 import Foundation
 import MedicalImaging
+import Randomness
 
 /// How a `DatasetSplit` assigned patients to parts; recorded in the split file as a `record` string
 /// without spaces, e.g. `stratified;seed=42;validation=0.1;test=0.2`. Fractions are fractions of

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import MedicalImaging
+import Randomness
 import TestSupport
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import MedicalImaging
+import Randomness
 import XCTest
 
 /// Seeded augmentation: reproducible, real flips, and image and mask kept aligned.

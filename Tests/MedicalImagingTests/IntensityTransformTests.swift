@@ -1,5 +1,6 @@
 import Foundation
 import MedicalImaging
+import Randomness
 import TensorCore
 import TestSupport
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Random crop keeping a fraction of the area: the fraction `f` is drawn uniformly from `scale`, the crop
 /// keeps the image's aspect ratio (torchvision's `RandomResizedCrop` with `ratio` fixed to width/height):

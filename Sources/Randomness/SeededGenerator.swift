@@ -35,3 +35,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return Int(next().multipliedFullWidth(by: UInt64(bound)).high)
     }
 }
+
+extension SeededGenerator {
+    /// Fisher–Yates shuffle drawing through `integer(below:)`, so a seed gives the same order everywhere.
+    public mutating func shuffle<T>(_ elements: inout [T]) {
+        guard elements.count > 1 else { return }
+        for last in stride(from: elements.count - 1, to: 0, by: -1) {
+            elements.swapAt(last, integer(below: last + 1))
+        }
+    }
+}
