@@ -79,15 +79,19 @@ public struct DatasetCatalog: Sendable {
     public let items: [DatasetItem]
     /// Problems found while reading the layout (missing files, malformed rows), each naming the file.
     public let problems: [ImagingError]
+    /// Whether the items are volumes (3D scans embedded slice by slice), so that per-slice features
+    /// are worth keeping beside the slice average.
+    public let holdsVolumes: Bool
 
     /// A catalog.
     public init(name: String, modality: PreprocessingPipeline.Modality, labelSpace: LabelSpace, items: [DatasetItem],
-                problems: [ImagingError] = []) {
+                problems: [ImagingError] = [], holdsVolumes: Bool = false) {
         self.name = name
         self.modality = modality
         self.labelSpace = labelSpace
         self.items = items
         self.problems = problems
+        self.holdsVolumes = holdsVolumes
     }
 
 }

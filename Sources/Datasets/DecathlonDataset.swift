@@ -121,7 +121,7 @@ public struct DecathlonDataset: DatasetAdapter {
                                               officialPart: entry.part, masks: [entry.label])
         }
         return DatasetCatalog(name: name, modality: modality, labelSpace: .segmentation(classes: index.classes),
-                              items: items.values.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
+                              items: items.values.sorted { $0.id.precedesByBytes($1.id) }, problems: problems, holdsVolumes: true)
     }
 }
 

@@ -59,7 +59,7 @@ public struct SARSCoV2CT: DatasetAdapter {
             }
         }
         return DatasetCatalog(name: name, modality: .other, labelSpace: .multiClass(classes: Self.classes),
-                              items: items.sorted { $0.id.precedesByBytes($1.id) }, problems: problems)
+                              items: items.sorted { $0.id.precedesByBytes($1.id) }, problems: problems, holdsVolumes: true)
     }
 
     /// Why the class-folder entry `url` is not a scan (a folder of slices, or one slice image), or nil when it is.

@@ -3,26 +3,41 @@ import FileAccess
 import Foundation
 import TensorCore
 
-/// One item's arrays, by feature name, each `FeatureSpec.itemCount` values in row-major order.
+/// One item's arrays, by feature name, each `FeatureSpec.itemCount` values in row-major order; for a
+/// store that keeps per-slice features, also the arrays of each of the item's `sliceCount` slices,
+/// slice after slice (`sliceCount · itemCount` values per feature).
 public struct FeatureRow: Sendable {
     /// The item id.
     public let id: String
     /// Feature name → values.
     public let features: [String: [Float]]
+    /// Feature name → the values of every slice, in slice order (empty when slices are not kept).
+    public let slices: [String: [Float]]
+    /// Number of slices in `slices`.
+    public let sliceCount: Int
 
-    /// A row for item `id`.
-    public init(id: String, features: [String: [Float]]) {
+    /// A row for item `id`, with its per-slice arrays when the store keeps them.
+    public init(id: String, features: [String: [Float]], slices: [String: [Float]] = [:], sliceCount: Int = 0) {
         self.id = id
         self.features = features
+        self.slices = slices
+        self.sliceCount = sliceCount
     }
 }
 
 /// `chunks/NNNNN/ids.json`: the chunk number, the ids of its rows (the `.npy` files' rows, in item
-/// order) and its skipped items with their errors (in item order).
+/// order), its skipped items with their errors (in item order) and, when the store keeps per-slice
+/// features, each row's number of slices (`slice_counts`, the rows of `slices/<feature>.npy` in order).
 struct ChunkIDs: Codable, Equatable {
     var chunk: Int
     var rows: [String]
     var skipped: [SkippedItem]
+    var sliceCounts: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case chunk, rows, skipped
+        case sliceCounts = "slice_counts"
+    }
 }
 
 /// Writing and checking one chunk folder: `ids.json` plus `<feature>.npy` of shape `[rows] + itemShape`.
@@ -58,22 +73,45 @@ enum FeatureChunk {
             if let extra = row.features.keys.sorted().first(where: { name in !plan.features.contains { $0.name == name } }) {
                 throw FileError(file: store, problem: "item '\(row.id)' has feature '\(extra)', which the store does not keep")
             }
+            try checkSlices(of: row, plan: plan, store: store)
         }
         func place(_ id: String) -> Int { position[id, default: range.count] }
         return (rows.sorted { place($0.id) < place($1.id) }, skipped.sorted { place($0.id) < place($1.id) })
     }
 
+    /// Checks a row's slices: at least one slice with every feature's values when the store keeps them,
+    /// none otherwise.
+    static func checkSlices(of row: FeatureRow, plan: FeatureStorePlan, store: String) throws {
+        guard plan.sliceFeatures else {
+            guard row.sliceCount == 0, row.slices.isEmpty else {
+                throw FileError(file: store, problem: "item '\(row.id)' has per-slice features, which the store does not keep")
+            }
+            return
+        }
+        guard row.sliceCount >= 1 else {
+            throw FileError(file: store, problem: "item '\(row.id)' has no slices; the store keeps per-slice features")
+        }
+        for feature in plan.features where row.slices[feature.name]?.count != row.sliceCount * feature.itemCount {
+            throw FileError(file: store, problem: "item '\(row.id)' has \(row.slices[feature.name]?.count ?? 0) per-slice values of '\(feature.name)'; \(row.sliceCount) slices of shape \(feature.itemShape) need \(row.sliceCount * feature.itemCount)")
+        }
+    }
+
     /// Writes the chunk's files into `folder` (which exists and is empty); `rows` and `skipped` in item order.
     static func write(chunk index: Int, rows: [FeatureRow], skipped: [SkippedItem], plan: FeatureStorePlan, into folder: URL) throws {
         for feature in plan.features {
-            let tensor = Tensor(shape: [rows.count] + feature.itemShape) { buffer in
-                for (r, row) in rows.enumerated() {
-                    for (n, value) in (row.features[feature.name] ?? []).enumerated() { buffer[r * feature.itemCount + n] = value }
-                }
-            }
-            try writeFile(NumPyArray.encode(tensor), to: folder.appendingPathComponent("\(feature.name).npy"))
+            try writeArray(rows.map { $0.features[feature.name] ?? [] }, shape: [rows.count] + feature.itemShape,
+                           to: folder.appendingPathComponent("\(feature.name).npy"))
         }
-        let ids = ChunkIDs(chunk: index, rows: rows.map(\.id), skipped: skipped)
+        if plan.sliceFeatures {
+            let slices = folder.appendingPathComponent(sliceFolder)
+            try FeatureStoreWriter.createDirectory(slices)
+            let count = rows.reduce(0) { $0 + $1.sliceCount }
+            for feature in plan.features {
+                try writeArray(rows.map { $0.slices[feature.name] ?? [] }, shape: [count] + feature.itemShape,
+                               to: slices.appendingPathComponent("\(feature.name).npy"))
+            }
+        }
+        let ids = ChunkIDs(chunk: index, rows: rows.map(\.id), skipped: skipped, sliceCounts: plan.sliceFeatures ? rows.map(\.sliceCount) : nil)
         let idsURL = folder.appendingPathComponent("ids.json")
         try writeFile(StoreJSON.encode(ids, file: idsURL.path), to: idsURL)
     }
@@ -100,8 +138,29 @@ enum FeatureChunk {
         for feature in plan.features {
             _ = try readFeature(feature, rows: ids.rows.count, folder: folder)
         }
+        if let slices = try sliceRowCount(ids, plan: plan, file: idsURL.path) {
+            for feature in plan.features {
+                _ = try readFeature(feature, rows: slices, folder: folder.appendingPathComponent(sliceFolder))
+            }
+        }
         return ids
     }
+
+    /// The number of slice rows `ids` lists (`nil` for a store without per-slice features), checked: one
+    /// count of at least 1 per row when the plan keeps slices, no counts otherwise.
+    static func sliceRowCount(_ ids: ChunkIDs, plan: FeatureStorePlan, file: String) throws -> Int? {
+        guard plan.sliceFeatures else {
+            guard ids.sliceCounts == nil else { throw FileError(file: file, problem: "lists slice counts, but the store keeps no per-slice features") }
+            return nil
+        }
+        guard let counts = ids.sliceCounts, counts.count == ids.rows.count, counts.allSatisfy({ $0 >= 1 }) else {
+            throw FileError(file: file, problem: "needs slice_counts with one count of at least 1 per row (\(ids.rows.count) rows), as the store keeps per-slice features")
+        }
+        return counts.reduce(0, +)
+    }
+
+    /// The folder of a chunk's per-slice arrays.
+    static let sliceFolder = "slices"
 
     /// The `[rows] + itemShape` array of `feature` in `folder`, checked.
     static func readFeature(_ feature: FeatureSpec, rows: Int, folder: URL) throws -> Tensor {
@@ -114,6 +173,17 @@ enum FeatureChunk {
             throw FileError(file: url.path, problem: "has shape \(tensor.shape); the chunk needs \([rows] + feature.itemShape)")
         }
         return tensor
+    }
+
+    /// Writes `rows` (each the same number of values, in order) as a float32 `.npy` of `shape`.
+    static func writeArray(_ rows: [[Float]], shape: [Int], to url: URL) throws {
+        let tensor = Tensor(shape: shape) { buffer in
+            var offset = 0
+            for row in rows {
+                for value in row { buffer[offset] = value; offset += 1 }
+            }
+        }
+        try writeFile(NumPyArray.encode(tensor), to: url)
     }
 
     static func writeFile(_ data: Data, to url: URL) throws {

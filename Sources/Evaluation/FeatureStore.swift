@@ -57,28 +57,60 @@ public struct FeatureStore: Sendable {
     /// All rows of `feature`, `[rowIDs.count] + itemShape`, chunk after chunk, with their ids
     /// (`manifest.rowIDs`). Each chunk's `ids.json` and array shape are checked against the manifest.
     public func read(feature name: String) throws -> (ids: [String], values: Tensor) {
+        let feature = try spec(of: name)
+        let arrays = try manifest.chunks.map { chunk -> Tensor in
+            let folder = url.appendingPathComponent(chunk.folder)
+            _ = try chunkIDs(chunk)
+            return try FeatureChunk.readFeature(feature, rows: chunk.rows, folder: folder)
+        }
+        return (manifest.rowIDs, Tensor.concatenate(arrays, shape: feature.itemShape))
+    }
+
+    /// The per-slice rows of `feature`, `[total slices] + itemShape`, item after item in `ids` order
+    /// (the ids of `read(feature:)`), with each item's number of slices: item `i`'s slices are the rows
+    /// `sliceCounts[0..<i].sum ..< sliceCounts[0...i].sum`. A store without per-slice features is a `FileError`.
+    public func readSlices(feature name: String) throws -> (ids: [String], sliceCounts: [Int], values: Tensor) {
+        let feature = try spec(of: name)
+        guard plan.sliceFeatures else {
+            throw FileError(file: url.path, problem: "keeps no per-slice features (extract with --slice-features)")
+        }
+        var counts: [Int] = []
+        let arrays = try manifest.chunks.map { chunk -> Tensor in
+            let idsURL = url.appendingPathComponent(chunk.folder).appendingPathComponent("ids.json")
+            let ids = try chunkIDs(chunk)
+            let rows = try FeatureChunk.sliceRowCount(ids, plan: plan, file: idsURL.path) ?? 0
+            counts += ids.sliceCounts ?? []
+            let folder = url.appendingPathComponent(chunk.folder).appendingPathComponent(FeatureChunk.sliceFolder)
+            return try FeatureChunk.readFeature(feature, rows: rows, folder: folder)
+        }
+        return (manifest.rowIDs, counts, Tensor.concatenate(arrays, shape: feature.itemShape))
+    }
+
+    /// The spec of feature `name`, or a `FileError` listing the store's features.
+    func spec(of name: String) throws -> FeatureSpec {
         guard let feature = plan.features.first(where: { $0.name == name }) else {
             throw FileError(file: url.path, problem: "has no feature '\(name)' (it has \(plan.features.map(\.name).joined(separator: ", ")))")
         }
-        let rowIDs = manifest.rowIDs
-        let itemCount = feature.itemCount
-        var start = 0
-        let values = try Tensor(shape: [rowIDs.count] + feature.itemShape) { buffer in
-            for chunk in manifest.chunks {
-                let folder = url.appendingPathComponent(chunk.folder)
-                let idsURL = folder.appendingPathComponent("ids.json")
-                let ids = try StoreJSON.decode(ChunkIDs.self, from: idsURL)
-                guard ids.rows == Array(rowIDs[start..<start + chunk.rows]) else {
-                    throw FileError(file: idsURL.path, problem: "lists other rows than manifest.json for chunk \(chunk.index)")
-                }
-                let array = try FeatureChunk.readFeature(feature, rows: chunk.rows, folder: folder)
-                array.withUnsafeBufferPointer { source in
-                    for n in 0..<source.count { buffer[start * itemCount + n] = source[n] }
-                }
-                start += chunk.rows
-            }
+        return feature
+    }
+
+    /// Chunk `chunk`'s `ids.json`, checked against the manifest's rows of that chunk.
+    func chunkIDs(_ chunk: FeatureStoreChunk) throws -> ChunkIDs {
+        let idsURL = url.appendingPathComponent(chunk.folder).appendingPathComponent("ids.json")
+        let ids = try StoreJSON.decode(ChunkIDs.self, from: idsURL)
+        let start = manifest.chunks[..<chunk.index].reduce(0) { $0 + $1.rows }
+        guard ids.chunk == chunk.index, ids.rows.elementsEqual(manifest.rowIDs[start ..< start + chunk.rows]) else {
+            throw FileError(file: idsURL.path, problem: "lists other rows than manifest.json for chunk \(chunk.index)")
         }
-        return (rowIDs, values)
+        return ids
+    }
+}
+
+extension Tensor {
+    /// `parts` (each `[rows] + itemShape`) stacked along the first axis into `[Σ rows] + itemShape`,
+    /// also when there are none.
+    static func concatenate(_ parts: [Tensor], shape itemShape: [Int]) -> Tensor {
+        parts.isEmpty ? Tensor(shape: [0] + itemShape) : concatenate(parts)
     }
 }
 

@@ -54,7 +54,8 @@ public struct FeatureStoreManifest: Equatable, Sendable {
 }
 
 /// The JSON of `plan.json` (no chunk fields) and `manifest.json` (all fields); `shard` is written only
-/// for a store of one shard, so a whole-catalog store has no such field. Labels are
+/// for a store of one shard, so a whole-catalog store has no such field, `slice_features` only when true and `layout_problems` only when
+/// there are some. Labels are
 /// per-item lists with NaN written as `null`; official parts are `train`/`validation`/`test` or `null`.
 struct StoreDocument: Codable, Equatable {
     struct KeyFields: Codable, Equatable {
@@ -91,6 +92,10 @@ struct StoreDocument: Codable, Equatable {
     var officialParts: [String?]
     var features: [FeatureSpec]
     var shard: FeatureShard?
+    /// `true` when items keep per-slice features; absent (not `false`) otherwise.
+    var sliceFeatures: Bool?
+    /// The layout's problems; absent when there are none.
+    var layoutProblems: [LayoutProblem]?
     var chunks: [FeatureStoreChunk]?
     var rowIDs: [String]?
     var skipped: [SkippedItem]?
@@ -105,6 +110,8 @@ struct StoreDocument: Codable, Equatable {
         case chunkSize = "chunk_size"
         case officialParts = "official_parts"
         case rowIDs = "row_ids"
+        case sliceFeatures = "slice_features"
+        case layoutProblems = "layout_problems"
     }
 
     init(plan: FeatureStorePlan, chunks: [FeatureStoreChunk]? = nil, rowIDs: [String]? = nil, skipped: [SkippedItem]? = nil) {
@@ -126,6 +133,8 @@ struct StoreDocument: Codable, Equatable {
         officialParts = plan.items.map { $0.officialPart?.rawValue }
         features = plan.features
         shard = plan.shard
+        sliceFeatures = plan.sliceFeatures ? true : nil
+        layoutProblems = plan.layoutProblems.isEmpty ? nil : plan.layoutProblems
         self.chunks = chunks
         self.rowIDs = rowIDs
         self.skipped = skipped
@@ -164,7 +173,8 @@ struct StoreDocument: Codable, Equatable {
                                           officialPart: part))
         }
         return try FeatureStorePlan(key: key, dataset: dataset, labelNames: labelNames, items: items, features: features,
-                                    chunkSize: chunkSize, radProbeVersion: radProbeVersion, shard: shard, label: file)
+                                    chunkSize: chunkSize, radProbeVersion: radProbeVersion, shard: shard,
+                                    sliceFeatures: sliceFeatures ?? false, layoutProblems: layoutProblems ?? [], label: file)
     }
 }
 

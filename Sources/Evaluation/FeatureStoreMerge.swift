@@ -45,7 +45,7 @@ extension FeatureStore {
             key: reference.plan.key, dataset: reference.plan.dataset, labelNames: reference.plan.labelNames,
             items: (0..<first.totalItems).map { ordered[$0 % first.count].plan.items[$0 / first.count] },
             features: reference.plan.features, chunkSize: size, radProbeVersion: reference.plan.radProbeVersion,
-            label: destination.path)
+            sliceFeatures: reference.plan.sliceFeatures, layoutProblems: reference.plan.layoutProblems, label: destination.path)
         let writer = try FeatureStoreWriter(at: destination, plan: plan)
         var readers = ordered.map(ShardChunkReader.init)
         for chunk in writer.pendingChunks {
@@ -92,29 +92,26 @@ struct ShardChunkReader {
         case skipped(SkippedItem)
     }
 
-    /// One chunk in memory: where each row id lies, the skipped items, and the arrays in plan order.
+    /// One chunk in memory: where each row id lies, the skipped items, the arrays in plan order and, when
+    /// the store keeps slices, the per-slice arrays with each row's first slice row and slice count.
     struct LoadedChunk {
         let index: Int
         let rowOfID: [String: Int]
         let skippedByID: [String: SkippedItem]
         let arrays: [Tensor]
+        let sliceArrays: [Tensor]
+        let sliceStarts: [Int]
+        let sliceCounts: [Int]
     }
 
     let store: FeatureStore
-    /// Per chunk, the position of its first row in `manifest.rowIDs`.
-    let rowOffsets: [Int]
     var loaded: LoadedChunk?
 
     init(_ store: FeatureStore) {
         self.store = store
-        var offset = 0
-        rowOffsets = store.manifest.chunks.map { chunk in
-            defer { offset += chunk.rows }
-            return offset
-        }
     }
 
-    /// The shard's item at position `item`: its row of every feature, or the skipped entry.
+    /// The shard's item at position `item`: its row of every feature (and its slices), or the skipped entry.
     mutating func item(_ item: Int) throws -> Item {
         let plan = store.plan
         let chunk: LoadedChunk
@@ -128,12 +125,17 @@ struct ShardChunkReader {
             throw FileError(file: store.url.appendingPathComponent(FeatureStorePlan.chunkFolder(chunk.index)).path,
                             problem: "lists item '\(id)' neither among its rows nor its skipped items")
         }
-        var features: [String: [Float]] = [:]
-        for (feature, array) in zip(plan.features, chunk.arrays) {
+        var features: [String: [Float]] = [:], slices: [String: [Float]] = [:]
+        let sliceCount = plan.sliceFeatures ? chunk.sliceCounts[row] : 0
+        for (n, feature) in plan.features.enumerated() {
             let count = feature.itemCount
-            features[feature.name] = array.withUnsafeBufferPointer { Array($0[row * count ..< (row + 1) * count]) }
+            features[feature.name] = chunk.arrays[n].withUnsafeBufferPointer { Array($0[row * count ..< (row + 1) * count]) }
+            if plan.sliceFeatures {
+                let first = chunk.sliceStarts[row] * count
+                slices[feature.name] = chunk.sliceArrays[n].withUnsafeBufferPointer { Array($0[first ..< first + sliceCount * count]) }
+            }
         }
-        return .row(FeatureRow(id: id, features: features))
+        return .row(FeatureRow(id: id, features: features, slices: slices, sliceCount: sliceCount))
     }
 
     /// Chunk `index`'s ids, checked against the manifest, and its arrays, checked in shape.
@@ -141,14 +143,24 @@ struct ShardChunkReader {
         let entry = store.manifest.chunks[index]
         let folder = store.url.appendingPathComponent(entry.folder)
         let idsURL = folder.appendingPathComponent("ids.json")
-        let ids = try StoreJSON.decode(ChunkIDs.self, from: idsURL)
-        let expectedRows = store.manifest.rowIDs[rowOffsets[index] ..< rowOffsets[index] + entry.rows]
-        guard ids.chunk == index, ids.rows.elementsEqual(expectedRows), ids.rows.count + ids.skipped.count == entry.itemCount else {
-            throw FileError(file: idsURL.path, problem: "lists other rows or skipped items than manifest.json for chunk \(index)")
+        let ids = try store.chunkIDs(entry)
+        guard ids.rows.count + ids.skipped.count == entry.itemCount else {
+            throw FileError(file: idsURL.path, problem: "lists other skipped items than manifest.json for chunk \(index)")
         }
+        let sliceRows = try FeatureChunk.sliceRowCount(ids, plan: store.plan, file: idsURL.path)
+        let counts = ids.sliceCounts ?? []
+        var starts: [Int] = [], start = 0
+        for count in counts { starts.append(start); start += count }
         // A repeated or foreign id leaves one of the chunk's items unlisted, which `item(_:)` reports.
-        return LoadedChunk(index: index, rowOfID: Dictionary(ids.rows.enumerated().map { ($1, $0) }) { first, _ in first },
-                           skippedByID: Dictionary(ids.skipped.map { ($0.id, $0) }) { first, _ in first },
-                           arrays: try store.plan.features.map { try FeatureChunk.readFeature($0, rows: entry.rows, folder: folder) })
+        return LoadedChunk(
+            index: index, rowOfID: Dictionary(ids.rows.enumerated().map { ($1, $0) }) { first, _ in first },
+            skippedByID: Dictionary(ids.skipped.map { ($0.id, $0) }) { first, _ in first },
+            arrays: try store.plan.features.map { try FeatureChunk.readFeature($0, rows: entry.rows, folder: folder) },
+            sliceArrays: try sliceRows.map { rows in
+                try store.plan.features.map {
+                    try FeatureChunk.readFeature($0, rows: rows, folder: folder.appendingPathComponent(FeatureChunk.sliceFolder))
+                }
+            } ?? [],
+            sliceStarts: starts, sliceCounts: counts)
     }
 }

@@ -2,6 +2,20 @@ import Datasets
 import FileAccess
 import Foundation
 
+/// A problem with one entry of a dataset's layout: the file and what is wrong with it.
+public struct LayoutProblem: Equatable, Sendable, Codable {
+    /// The file the problem is about.
+    public let file: String
+    /// What is wrong.
+    public let problem: String
+
+    /// A problem with `file`.
+    public init(file: String, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
+}
+
 /// One array a feature store keeps per item: `chunks/NNNNN/<name>.npy` holds `[rows] + itemShape`
 /// float32 values, e.g. `cls` `[L, D]` (class token of the last `L` blocks), `patch_mean` `[L, D]`,
 /// `patch_grid` `[H·W, D]`.
@@ -96,8 +110,8 @@ public struct FeatureShard: Equatable, Hashable, Sendable, Codable, CustomString
 }
 
 /// Everything fixed when a feature store is started: its key, the dataset and items (in store order),
-/// the features kept per item, the chunk size, the RadProbe version and, for a store of one shard of a
-/// catalog, which shard. Chunk `c` holds items
+/// the features kept per item (and whether per slice too), the chunk size, the RadProbe version and, for
+/// a store of one shard of a catalog, which shard. Chunk `c` holds items
 /// `c·chunkSize ..< min((c+1)·chunkSize, items.count)`. Saved as `plan.json` when the store is created, so
 /// that a resumed run can check it continues the same work.
 public struct FeatureStorePlan: Equatable, Sendable {
@@ -117,13 +131,19 @@ public struct FeatureStorePlan: Equatable, Sendable {
     public let radProbeVersion: String
     /// The shard of the catalog the items are, or `nil` for a whole catalog.
     public let shard: FeatureShard?
+    /// Whether every stored item also keeps its per-slice features (`slices/<feature>.npy`, one row per
+    /// model input of the item; the item's own row is their mean), as for volumes.
+    public let sliceFeatures: Bool
+    /// Problems met while reading the dataset's layout (entries whose files are missing, malformed rows):
+    /// those entries are not among `items`, and the store records why.
+    public let layoutProblems: [LayoutProblem]
 
     /// A plan; duplicate or empty ids, feature names other than `[a-z0-9_]+` or repeated, empty or
     /// non-positive shapes, infinite labels, a chunk size below 1, or a shard whose index is outside
     /// `0 ..< count` or whose item count does not match `items` are a `FileError` naming `label`.
     public init(key: FeatureStoreKey, dataset: String, labelNames: [String], items: [FeatureStoreItem],
                 features: [FeatureSpec], chunkSize: Int, radProbeVersion: String, shard: FeatureShard? = nil,
-                label: String = "feature store plan") throws {
+                sliceFeatures: Bool = false, layoutProblems: [LayoutProblem] = [], label: String = "feature store plan") throws {
         func refuse(_ problem: String) -> FileError { FileError(file: label, problem: problem) }
         guard chunkSize >= 1 else { throw refuse("chunk size must be at least 1 (got \(chunkSize))") }
         if let shard {
@@ -166,6 +186,8 @@ public struct FeatureStorePlan: Equatable, Sendable {
         self.chunkSize = chunkSize
         self.radProbeVersion = radProbeVersion
         self.shard = shard
+        self.sliceFeatures = sliceFeatures
+        self.layoutProblems = layoutProblems
     }
 
     /// How this plan's dataset, label names, features and RadProbe version differ from `other`'s, one
@@ -175,6 +197,7 @@ public struct FeatureStorePlan: Equatable, Sendable {
             dataset != other.dataset ? "dataset '\(dataset)' vs '\(other.dataset)'" : nil,
             labelNames != other.labelNames ? "label names" : nil,
             features != other.features ? "features" : nil,
+            sliceFeatures != other.sliceFeatures ? "per-slice features \(sliceFeatures ? "kept" : "not kept") vs \(other.sliceFeatures ? "kept" : "not kept")" : nil,
             radProbeVersion != other.radProbeVersion ? "RadProbe version \(radProbeVersion) vs \(other.radProbeVersion)" : nil,
         ].compactMap { $0 }
     }

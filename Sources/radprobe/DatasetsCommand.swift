@@ -12,10 +12,16 @@ struct DatasetsCommand: AsyncParsableCommand {
     )
 }
 
-/// Which dataset, where it lies, and the options that change how it is read.
+/// Which dataset (by position or `--dataset`), where it lies, and the options that change how it is read.
 struct DatasetOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The dataset: \(DatasetRegistry.names.joined(separator: ", ")).", valueName: "name"))
-    var name: String
+    var positionalName: String?
+
+    @Option(name: .customLong("dataset"), help: ArgumentHelp("The dataset, instead of giving it by position.", valueName: "name"))
+    var optionName: String?
+
+    /// The dataset's name, however it was given (checked by `validate`).
+    var name: String { positionalName ?? optionName ?? "" }
 
     @Option(help: "The dataset's folder, as published (for manifest: the CSV file or its folder).")
     var root: String
@@ -27,6 +33,12 @@ struct DatasetOptions: ParsableArguments {
     var modality: PreprocessingPipeline.Modality = .other
 
     func validate() throws {
+        switch (positionalName, optionName) {
+        case (nil, nil): throw ValidationError("Name the dataset (by position or with --dataset): \(DatasetRegistry.names.joined(separator: ", ")).")
+        case (.some(let given), .some(let option)) where given != option:
+            throw ValidationError("The dataset is named twice, as \(given) and --dataset \(option); give it once.")
+        default: break
+        }
         if DatasetRegistry.adapter(named: name) == nil {
             throw ValidationError("Unknown dataset \(name); RadProbe reads \(DatasetRegistry.names.joined(separator: ", ")).")
         }

@@ -26,7 +26,8 @@ struct ExtractRun: AsyncParsableCommand {
         Stored per item: cls [L, D] (normed CLS of the last L blocks), and with --patch-tokens mean \
         patch_mean [L, D] (mean of those blocks' patch tokens) or with grid patch_grid [N, D] (the last \
         block's patch tokens). A volume or a scan stored as slices is embedded slice by slice (axial, in \
-        radiological orientation) and its features are the mean over slices. Items that cannot be read are \
+        radiological orientation) and its features are the mean over slices; each slice's features are \
+        kept too (slices/<feature>.npy) unless --no-slice-features. Items that cannot be read are \
         skipped, recorded with their error in the store and listed at the end. Running again with the same \
         checkpoint, preprocessing, size and layers continues where an interrupted run stopped. With \
         --shard I/N the store holds the items whose catalog position modulo N is I and records the shard; \
@@ -47,6 +48,9 @@ struct ExtractRun: AsyncParsableCommand {
 
     @Option(help: "Patch tokens kept: none, mean (per kept block) or grid (the last block's, for segmentation).")
     var patchTokens: FeatureStoreKey.PatchTokens = .mean
+
+    @Flag(inversion: .prefixedNo, help: "Keep every slice's features of a volume beside their mean (default: on for volume datasets).")
+    var sliceFeatures: Bool?
 
     @Option(help: "Items per chunk (the unit written atomically and resumed).")
     var chunkSize: Int = 64
@@ -92,6 +96,7 @@ struct ExtractRun: AsyncParsableCommand {
             throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
         }
         let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
+        let keepSlices = sliceFeatures ?? catalog.holdsVolumes
         let width = model.configuration.width, patches = (size / model.configuration.patchSize) * (size / model.configuration.patchSize)
         var features = [FeatureSpec(name: "cls", itemShape: [layers, width])]
         switch patchTokens {
@@ -104,7 +109,10 @@ struct ExtractRun: AsyncParsableCommand {
                                           lastBlocks: layers, normed: true, patchTokens: patchTokens)
             let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelNames: catalog.labelSpace.names,
                                             items: items.map(FeatureStoreItem.init), features: features, chunkSize: chunkSize,
-                                            radProbeVersion: RadProbeVersion.current, shard: storeShard, label: out)
+                                            radProbeVersion: RadProbeVersion.current, shard: storeShard,
+                                            sliceFeatures: keepSlices,
+                                            layoutProblems: catalog.problems.map { LayoutProblem(file: $0.file, problem: $0.problem) },
+                                            label: out)
             return try FeatureStoreWriter(at: URL(fileURLWithPath: out), plan: plan)
         }
         let pending = writer.pendingChunks
@@ -112,7 +120,7 @@ struct ExtractRun: AsyncParsableCommand {
             print("resuming \(out): \(writer.completedChunks.count) of \(writer.completedChunks.count + pending.count) chunks already written")
         }
         let extractor = ItemFeatureExtractor(model: model, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
-                                             batchSize: batchSize, context: compute.context)
+                                             keepSlices: keepSlices, batchSize: batchSize, context: compute.context)
         let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
         var skippedTotal: [SkippedItem] = []
         let chunkItems = pending.map { Array(items[writer.plan.itemRange(ofChunk: $0)]) }
@@ -127,6 +135,9 @@ struct ExtractRun: AsyncParsableCommand {
         progress.finish()
         _ = try CommandFailure.wrap { try writer.finish() }
         for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
+        if !catalog.problems.isEmpty {
+            print("\(catalog.problems.count) entries of the dataset's layout could not be used (the problem: lines; recorded as layout_problems in the store)")
+        }
         print(storeSummary(out, plan: writer.plan,
                            items: "\(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run"))
     }
@@ -184,12 +195,13 @@ func storeSummary(_ path: String, plan: FeatureStorePlan, items: String) -> Stri
 /// the next chunk while the second runs on this one: `prepare` (every 2D image of an item — one for a
 /// picture, every axial slice for a volume or a folder of slices — through the pipeline) and `rows`
 /// (forward passes over batches that may span items, and per item the mean over its images of the CLS
-/// of the chosen blocks and the patch features).
+/// of the chosen blocks and the patch features, with each image's own features when `keepSlices`).
 struct ItemFeatureExtractor {
     let model: VisionTransformer
     let pipeline: PreprocessingPipeline
     let layers: Int
     let patchTokens: FeatureStoreKey.PatchTokens
+    let keepSlices: Bool
     let batchSize: Int
     let context: ComputeContext
 
@@ -214,9 +226,10 @@ struct ItemFeatureExtractor {
     }
 
     /// The rows of a prepared chunk: forward passes over batches of `batchSize` inputs (which may span
-    /// items), then per item the mean over its inputs.
+    /// items), then per item the mean over its inputs (and the inputs' own features, in order).
     func rows(for chunk: PreparedChunk) throws -> [FeatureRow] {
         var sums: [[String: [Float]]] = Array(repeating: [:], count: chunk.items.count)
+        var slices: [[String: [Float]]] = Array(repeating: [:], count: chunk.items.count)
         var imageCounts = [Int](repeating: 0, count: chunk.items.count)
         for start in stride(from: 0, to: chunk.inputs.count, by: batchSize) {
             let batch = chunk.inputs[start ..< min(start + batchSize, chunk.inputs.count)]
@@ -226,6 +239,7 @@ struct ItemFeatureExtractor {
                 for (name, values) in features(of: outputs, row: row) {
                     let sum = sums[entry.item][name] ?? [Float](repeating: 0, count: values.count)
                     sums[entry.item][name] = zip(sum, values).map(+)
+                    if keepSlices { slices[entry.item][name, default: []] += values }
                 }
                 imageCounts[entry.item] += 1
             }
@@ -233,7 +247,8 @@ struct ItemFeatureExtractor {
         return chunk.items.indices.compactMap { index -> FeatureRow? in
             guard imageCounts[index] > 0 else { return nil }
             let scale = 1 / Float(imageCounts[index])
-            return FeatureRow(id: chunk.items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } })
+            return FeatureRow(id: chunk.items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } },
+                              slices: slices[index], sliceCount: keepSlices ? imageCounts[index] : 0)
         }
     }
 

@@ -26,6 +26,7 @@ final class VolumeDatasetTests: XCTestCase {
 
         XCTAssertEqual(catalog.name, "msd-spleen")
         XCTAssertEqual(catalog.modality, .ct)
+        XCTAssertTrue(catalog.holdsVolumes)
         XCTAssertEqual(catalog.labelSpace, .segmentation(classes: ["background", "spleen"]))
         XCTAssertEqual(catalog.problems, [])
         XCTAssertEqual(catalog.items.map(\.id), ["spleen_10", "spleen_2"])
@@ -176,6 +177,7 @@ final class VolumeDatasetTests: XCTestCase {
 
         XCTAssertEqual(catalog.name, "sars-cov-2-ct")
         XCTAssertEqual(catalog.modality, .other)
+        XCTAssertTrue(catalog.holdsVolumes)
         XCTAssertEqual(catalog.labelSpace, .multiClass(classes: ["non-COVID", "COVID"]))
         XCTAssertEqual(catalog.items.map(\.id), ["Covid/1", "Covid/2", "Healthy/81", "Others/150"])
         XCTAssertEqual(catalog.items.map(\.labels), [[1], [1], [0], [0]])
@@ -229,6 +231,7 @@ final class VolumeDatasetTests: XCTestCase {
 
         XCTAssertEqual(catalog.name, "brain-tumour")
         XCTAssertEqual(catalog.modality, .mri)
+        XCTAssertFalse(catalog.holdsVolumes)
         XCTAssertEqual(catalog.labelSpace, .multiClass(classes: ["meningioma", "glioma", "pituitary"]))
         XCTAssertEqual(catalog.items.map(\.id), ["1", "2", "10"])
         for (item, (fixture, copy)) in zip(catalog.items, copies) {

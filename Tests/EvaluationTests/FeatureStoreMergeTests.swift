@@ -15,12 +15,13 @@ final class FeatureStoreMergeTests: XCTestCase {
     /// Shard `index` of `count` of `whole`'s catalog: its items at positions `p ≡ index (mod count)`.
     static func shardPlan(_ index: Int, of count: Int, whole: FeatureStorePlan, chunkSize: Int = 2, dataset: String? = nil,
                           key: FeatureStoreKey? = nil, features: [FeatureSpec]? = nil, labelNames: [String]? = nil,
-                          totalItems: Int? = nil) throws -> FeatureStorePlan {
+                          totalItems: Int? = nil, sliceFeatures: Bool? = nil) throws -> FeatureStorePlan {
         let items = whole.items.enumerated().filter { $0.offset % count == index }.map(\.element)
         return try FeatureStorePlan(key: key ?? whole.key, dataset: dataset ?? whole.dataset, labelNames: labelNames ?? whole.labelNames,
                                     items: items, features: features ?? whole.features, chunkSize: chunkSize,
                                     radProbeVersion: whole.radProbeVersion,
-                                    shard: FeatureShard(index: index, count: count, totalItems: totalItems ?? whole.items.count))
+                                    shard: FeatureShard(index: index, count: count, totalItems: totalItems ?? whole.items.count),
+                                    sliceFeatures: sliceFeatures ?? whole.sliceFeatures)
     }
 
     /// Writes a finished store of `plan` whose rows are the features of each item's catalog position
@@ -32,9 +33,7 @@ final class FeatureStoreMergeTests: XCTestCase {
         for chunk in 0..<plan.chunkCount {
             let range = plan.itemRange(ofChunk: chunk)
             let rows = range.filter { !skipping.contains(position($0)) }.map { item in
-                FeatureRow(id: plan.items[item].id, features: Dictionary(uniqueKeysWithValues: plan.features.map {
-                    ($0.name, FeatureStoreTests.values(item: position(item), feature: $0.name))
-                }))
+                SliceFeatureTests.row(plan, item: item, position: position(item))
             }
             let skipped = range.filter { skipping.contains(position($0)) }.map {
                 SkippedItem(id: plan.items[$0].id, error: "unreadable: \(position($0))")

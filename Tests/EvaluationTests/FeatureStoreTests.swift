@@ -10,7 +10,7 @@ import XCTest
 /// chunks, key refusal, skipped items and the `.npy` files' headers.
 final class FeatureStoreTests: XCTestCase {
     /// Seven items in chunks of three (3, 3, 1); one unknown (NaN) label, mixed official parts.
-    static func plan(key: FeatureStoreKey? = nil, chunkSize: Int = 3) throws -> FeatureStorePlan {
+    static func plan(key: FeatureStoreKey? = nil, chunkSize: Int = 3, sliceFeatures: Bool = false) throws -> FeatureStorePlan {
         let parts: [SplitPart?] = [.train, .train, .validation, .test, nil, .train, .test]
         let items = (0..<7).map { n in
             FeatureStoreItem(id: "images/\(n).png", patient: "p\(n / 2)", labels: [Float(n % 2), n == 3 ? .nan : 1],
@@ -19,7 +19,7 @@ final class FeatureStoreTests: XCTestCase {
         return try FeatureStorePlan(key: key ?? FeatureStoreKeyTests.key(), dataset: "synthetic", labelNames: ["a", "b"],
                                     items: items, features: [FeatureSpec(name: "cls", itemShape: [2, 3]),
                                                              FeatureSpec(name: "patch_mean", itemShape: [2, 3])],
-                                    chunkSize: chunkSize, radProbeVersion: "0.1.0")
+                                    chunkSize: chunkSize, radProbeVersion: "0.1.0", sliceFeatures: sliceFeatures)
     }
 
     /// Distinct, exactly representable values for item `item` and feature `feature`.

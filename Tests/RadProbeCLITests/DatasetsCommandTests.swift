@@ -68,5 +68,15 @@ final class DatasetsCommandTests: XCTestCase {
 
     func testUnknownDatasetIsRefused() throws {
         assertFails(try radprobe(["datasets", "verify", "imagenet", "--root", "/tmp"]), mentioning: ["Unknown dataset imagenet"])
+        assertFails(try radprobe(["datasets", "verify", "--dataset", "imagenet", "--root", "/tmp"]), mentioning: ["Unknown dataset imagenet"])
+    }
+
+    /// The dataset may be named by position or with --dataset, but must be named exactly once.
+    func testDatasetIsNamedByPositionOrOption() throws {
+        let folder = try manifestFolder(patients: 3)
+        XCTAssertEqual(try radprobe(["datasets", "verify", "--dataset", "manifest", "--root", folder.path]).exitCode, 0)
+        assertFails(try radprobe(["datasets", "verify", "--root", folder.path]), mentioning: ["Name the dataset"])
+        assertFails(try radprobe(["datasets", "verify", "manifest", "--dataset", "msd-spleen", "--root", folder.path]),
+                    mentioning: ["named twice, as manifest and --dataset msd-spleen"])
     }
 }

@@ -51,3 +51,49 @@ final class ExtractCommandTests: XCTestCase {
         return files
     }
 }
+
+/// `radprobe extract --slice-features` on a manifest of NIfTI volumes: each slice's features as `embed`
+/// gives them for the volume, the item's row their mean, and the missing volume recorded in the store.
+final class ExtractSliceFeatureTests: XCTestCase {
+    func testSliceRowsMatchEmbedAndAverageToTheItemRow() throws {
+        let folder = try temporaryDirectory(), store = folder.appendingPathComponent("store")
+        for (n, depth) in [3, 2].enumerated() {
+            let voxels = (0..<(20 * 16 * depth)).map { Float(($0 * (n + 5)) % 97) }
+            try NIfTIWriter.write(Volume(size: [20, 16, depth], voxels: voxels, spacing: [1, 1, 2]),
+                                  to: folder.appendingPathComponent("v\(n).nii.gz"), as: .float32)
+        }
+        try Data("path,label,patient\nv0.nii.gz,a,P0\nv1.nii.gz,b,P1\ngone.nii.gz,a,P2\n".utf8)
+            .write(to: folder.appendingPathComponent("manifest.csv"))
+        let run = try radprobeSucceeds(["extract", "--dataset", "manifest", "--root", folder.path, "--modality", "mri",
+                                        "--checkpoint", CLIFixture.plainPTH, "--size", "28", "--layers", "2", "--batch-size", "2",
+                                        "--slice-features", "--out", store.path, "--threads", "2"])
+        XCTAssertTrue(run.stdout.contains("2 items"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("1 entries of the dataset's layout could not be used"), run.stdout)
+        let opened = try FeatureStore.open(at: store)
+        XCTAssertEqual(opened.plan.layoutProblems.map(\.file), [folder.appendingPathComponent("gone.nii.gz").path])
+        let (ids, counts, slices) = try opened.readSlices(feature: "cls")
+        XCTAssertEqual(ids, ["v0.nii.gz", "v1.nii.gz"])
+        XCTAssertEqual(counts, [3, 2])
+        XCTAssertEqual(slices.shape, [5, 2, 128])
+        let items = try opened.read(feature: "cls").values
+        var first = 0
+        for (n, count) in counts.enumerated() {
+            let out = try temporaryDirectory()
+            XCTAssertEqual(try embed(CLIFixture.plainPTH, .image(folder.appendingPathComponent("v\(n).nii.gz").path, size: 28), out: out,
+                                     "--layers", "2", "--modality", "mri").exitCode, 0)
+            let own = slices.slice(outer: first..<first + count)
+            let embedded = try output(out, "layers_cls") // [L, slices, D]
+            let bySlice = Tensor(shape: [count, 2, 128]) { buffer in
+                for s in 0..<count { for l in 0..<2 { for c in 0..<128 { buffer[(s * 2 + l) * 128 + c] = embedded[l, s, c] } } }
+            }
+            assertClose(own, bySlice, tolerance: 1e-5, "slices of v\(n)")
+            let mean = Tensor(shape: [1, 2, 128]) { buffer in
+                own.withUnsafeBufferPointer { values in
+                    for s in 0..<count { for c in 0..<256 { buffer[c] += values[s * 256 + c] / Float(count) } }
+                }
+            }
+            assertClose(items.slice(outer: n..<n + 1), mean, tolerance: 1e-5, "mean of v\(n)")
+            first += count
+        }
+    }
+}
