@@ -23,6 +23,31 @@ public enum LabelSpace: Equatable, Sendable {
         case .multiLabel(let findings): findings
         }
     }
+
+    /// Which of the three a label space is, by name (`multi_class`, `multi_label`, `segmentation`).
+    public enum Kind: String, CaseIterable, Codable, Sendable {
+        case multiClass = "multi_class"
+        case multiLabel = "multi_label"
+        case segmentation
+    }
+
+    /// The kind of this label space.
+    public var kind: Kind {
+        switch self {
+        case .multiClass: .multiClass
+        case .multiLabel: .multiLabel
+        case .segmentation: .segmentation
+        }
+    }
+
+    /// The label space of `kind` over `names`.
+    public init(kind: Kind, names: [String]) {
+        switch kind {
+        case .multiClass: self = .multiClass(classes: names)
+        case .multiLabel: self = .multiLabel(findings: names)
+        case .segmentation: self = .segmentation(classes: names)
+        }
+    }
 }
 
 /// One image (or volume) of a dataset with its labels and the patient it belongs to.

@@ -85,6 +85,9 @@ struct StoreDocument: Codable, Equatable {
     var keyFields: KeyFields
     var dataset: String
     var labelNames: [String]
+    /// `multi_class`, `multi_label` or `segmentation`; inferred from the labels when absent (stores
+    /// written before the field existed).
+    var labelSpace: LabelSpace.Kind?
     var chunkSize: Int
     var ids: [String]
     var patients: [String]
@@ -107,6 +110,7 @@ struct StoreDocument: Codable, Equatable {
         case keyText = "key_text"
         case keyFields = "key_fields"
         case labelNames = "label_names"
+        case labelSpace = "label_space"
         case chunkSize = "chunk_size"
         case officialParts = "official_parts"
         case rowIDs = "row_ids"
@@ -125,7 +129,8 @@ struct StoreDocument: Codable, Equatable {
                               preprocessing: key.preprocessing, inputSize: key.inputSize, lastBlocks: key.lastBlocks,
                               normed: key.normed, patchTokens: key.patchTokens)
         dataset = plan.dataset
-        labelNames = plan.labelNames
+        labelNames = plan.labelSpace.names
+        labelSpace = plan.labelSpace.kind
         chunkSize = plan.chunkSize
         ids = plan.items.map(\.id)
         patients = plan.items.map(\.patient)
@@ -172,7 +177,9 @@ struct StoreDocument: Codable, Equatable {
             items.append(FeatureStoreItem(id: ids[n], patient: patients[n], labels: labels[n].map { $0.map(Float.init) ?? .nan },
                                           officialPart: part))
         }
-        return try FeatureStorePlan(key: key, dataset: dataset, labelNames: labelNames, items: items, features: features,
+        let kind = labelSpace ?? (items.allSatisfy { $0.labels.isEmpty } ? .segmentation
+            : items.allSatisfy { $0.labels.count == 1 } && labelNames.count > 1 ? .multiClass : .multiLabel)
+        return try FeatureStorePlan(key: key, dataset: dataset, labelSpace: LabelSpace(kind: kind, names: labelNames), items: items, features: features,
                                     chunkSize: chunkSize, radProbeVersion: radProbeVersion, shard: shard,
                                     sliceFeatures: sliceFeatures ?? false, layoutProblems: layoutProblems ?? [], label: file)
     }

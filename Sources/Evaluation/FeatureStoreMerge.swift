@@ -42,7 +42,7 @@ extension FeatureStore {
         let ordered = byIndex.compactMap { $0 }
         let size = try chunkSize ?? commonChunkSize(ordered)
         let plan = try FeatureStorePlan(
-            key: reference.plan.key, dataset: reference.plan.dataset, labelNames: reference.plan.labelNames,
+            key: reference.plan.key, dataset: reference.plan.dataset, labelSpace: reference.plan.labelSpace,
             items: (0..<first.totalItems).map { ordered[$0 % first.count].plan.items[$0 / first.count] },
             features: reference.plan.features, chunkSize: size, radProbeVersion: reference.plan.radProbeVersion,
             sliceFeatures: reference.plan.sliceFeatures, layoutProblems: reference.plan.layoutProblems, label: destination.path)

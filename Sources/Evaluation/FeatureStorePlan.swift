@@ -119,8 +119,8 @@ public struct FeatureStorePlan: Equatable, Sendable {
     public let key: FeatureStoreKey
     /// The dataset name (the adapter's).
     public let dataset: String
-    /// The class or finding names that `labels` refer to.
-    public let labelNames: [String]
+    /// What the items' `labels` mean: the kind and the class or finding names.
+    public let labelSpace: LabelSpace
     /// The items, in store order.
     public let items: [FeatureStoreItem]
     /// The arrays kept per item.
@@ -141,7 +141,7 @@ public struct FeatureStorePlan: Equatable, Sendable {
     /// A plan; duplicate or empty ids, feature names other than `[a-z0-9_]+` or repeated, empty or
     /// non-positive shapes, infinite labels, a chunk size below 1, or a shard whose index is outside
     /// `0 ..< count` or whose item count does not match `items` are a `FileError` naming `label`.
-    public init(key: FeatureStoreKey, dataset: String, labelNames: [String], items: [FeatureStoreItem],
+    public init(key: FeatureStoreKey, dataset: String, labelSpace: LabelSpace, items: [FeatureStoreItem],
                 features: [FeatureSpec], chunkSize: Int, radProbeVersion: String, shard: FeatureShard? = nil,
                 sliceFeatures: Bool = false, layoutProblems: [LayoutProblem] = [], label: String = "feature store plan") throws {
         func refuse(_ problem: String) -> FileError { FileError(file: label, problem: problem) }
@@ -180,7 +180,7 @@ public struct FeatureStorePlan: Equatable, Sendable {
         }
         self.key = key
         self.dataset = dataset
-        self.labelNames = labelNames
+        self.labelSpace = labelSpace
         self.items = items
         self.features = features
         self.chunkSize = chunkSize
@@ -195,7 +195,7 @@ public struct FeatureStorePlan: Equatable, Sendable {
     func sharedFieldDifferences(from other: FeatureStorePlan) -> [String] {
         [
             dataset != other.dataset ? "dataset '\(dataset)' vs '\(other.dataset)'" : nil,
-            labelNames != other.labelNames ? "label names" : nil,
+            labelSpace != other.labelSpace ? "labels (\(labelSpace.kind.rawValue) \(labelSpace.names) vs \(other.labelSpace.kind.rawValue) \(other.labelSpace.names))" : nil,
             features != other.features ? "features" : nil,
             sliceFeatures != other.sliceFeatures ? "per-slice features \(sliceFeatures ? "kept" : "not kept") vs \(other.sliceFeatures ? "kept" : "not kept")" : nil,
             radProbeVersion != other.radProbeVersion ? "RadProbe version \(radProbeVersion) vs \(other.radProbeVersion)" : nil,

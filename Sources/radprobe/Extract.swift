@@ -97,17 +97,11 @@ struct ExtractRun: AsyncParsableCommand {
         }
         let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
         let keepSlices = sliceFeatures ?? catalog.holdsVolumes
-        let width = model.configuration.width, patches = (size / model.configuration.patchSize) * (size / model.configuration.patchSize)
-        var features = [FeatureSpec(name: "cls", itemShape: [layers, width])]
-        switch patchTokens {
-        case .none: break
-        case .mean: features.append(FeatureSpec(name: "patch_mean", itemShape: [layers, width]))
-        case .grid: features.append(FeatureSpec(name: "patch_grid", itemShape: [patches, width]))
-        }
+        let features = ItemFeatureExtractor.featureSpecs(model: model.configuration, size: size, layers: layers, patchTokens: patchTokens)
         let writer = try CommandFailure.wrap {
             let key = try FeatureStoreKey(checkpoint: URL(fileURLWithPath: checkpoint), preprocessing: pipeline, inputSize: size,
                                           lastBlocks: layers, normed: true, patchTokens: patchTokens)
-            let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelNames: catalog.labelSpace.names,
+            let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelSpace: catalog.labelSpace,
                                             items: items.map(FeatureStoreItem.init), features: features, chunkSize: chunkSize,
                                             radProbeVersion: RadProbeVersion.current, shard: storeShard,
                                             sliceFeatures: keepSlices,
@@ -122,16 +116,7 @@ struct ExtractRun: AsyncParsableCommand {
         let extractor = ItemFeatureExtractor(model: model, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
                                              keepSlices: keepSlices, batchSize: batchSize, context: compute.context)
         let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
-        var skippedTotal: [SkippedItem] = []
-        let chunkItems = pending.map { Array(items[writer.plan.itemRange(ofChunk: $0)]) }
-        let prefetcher = ChunkPrefetcher(count: pending.count) { extractor.prepare(chunkItems[$0]) }
-        for chunk in pending {
-            let prepared = prefetcher.next()
-            let rows = try CommandFailure.wrap { try extractor.rows(for: prepared) }
-            try CommandFailure.wrap { try writer.write(chunk: chunk, rows: rows, skipped: prepared.skipped) }
-            skippedTotal += prepared.skipped
-            progress.advance(by: prepared.items.count)
-        }
+        let skippedTotal = try CommandFailure.wrap { try extractor.writePendingChunks(of: items, to: writer) { progress.advance(by: $0) } }
         progress.finish()
         _ = try CommandFailure.wrap { try writer.finish() }
         for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
@@ -213,6 +198,23 @@ struct ItemFeatureExtractor {
         let skipped: [SkippedItem]
     }
 
+    /// Writes every pending chunk of `writer` (whose plan lists `items`), preparing the next chunk on a
+    /// background thread while this one runs through the model; `advance` gets each chunk's item count
+    /// once it is written. Returns the items skipped on the way.
+    func writePendingChunks(of items: [DatasetItem], to writer: FeatureStoreWriter, advance: (Int) -> Void) throws -> [SkippedItem] {
+        let pending = writer.pendingChunks
+        let chunkItems = pending.map { Array(items[writer.plan.itemRange(ofChunk: $0)]) }
+        let prefetcher = ChunkPrefetcher(count: pending.count) { prepare(chunkItems[$0]) }
+        var skipped: [SkippedItem] = []
+        for chunk in pending {
+            let prepared = prefetcher.next()
+            try writer.write(chunk: chunk, rows: try rows(for: prepared), skipped: prepared.skipped)
+            skipped += prepared.skipped
+            advance(prepared.items.count)
+        }
+        return skipped
+    }
+
     /// Decodes and preprocesses `items` (see `inputs(of:pipeline:)`); an item that cannot be read is skipped
     /// with its error.
     func prepare(_ items: [DatasetItem]) -> PreparedChunk {
@@ -249,6 +251,18 @@ struct ItemFeatureExtractor {
             let scale = 1 / Float(imageCounts[index])
             return FeatureRow(id: chunk.items[index].id, features: sums[index].mapValues { $0.map { $0 * scale } },
                               slices: slices[index], sliceCount: keepSlices ? imageCounts[index] : 0)
+        }
+    }
+
+    /// The arrays stored per item for a model at square input `size`: `cls` [L, D], and `patch_mean`
+    /// [L, D] or `patch_grid` [N, D] as `patchTokens` asks.
+    static func featureSpecs(model: VisionTransformerConfiguration, size: Int, layers: Int,
+                             patchTokens: FeatureStoreKey.PatchTokens) -> [FeatureSpec] {
+        let width = model.width, side = size / model.patchSize
+        switch patchTokens {
+        case .none: return [FeatureSpec(name: "cls", itemShape: [layers, width])]
+        case .mean: return [FeatureSpec(name: "cls", itemShape: [layers, width]), FeatureSpec(name: "patch_mean", itemShape: [layers, width])]
+        case .grid: return [FeatureSpec(name: "cls", itemShape: [layers, width]), FeatureSpec(name: "patch_grid", itemShape: [side * side, width])]
         }
     }
 

@@ -14,10 +14,10 @@ final class FeatureStoreMergeTests: XCTestCase {
 
     /// Shard `index` of `count` of `whole`'s catalog: its items at positions `p ≡ index (mod count)`.
     static func shardPlan(_ index: Int, of count: Int, whole: FeatureStorePlan, chunkSize: Int = 2, dataset: String? = nil,
-                          key: FeatureStoreKey? = nil, features: [FeatureSpec]? = nil, labelNames: [String]? = nil,
+                          key: FeatureStoreKey? = nil, features: [FeatureSpec]? = nil, labelSpace: LabelSpace? = nil,
                           totalItems: Int? = nil, sliceFeatures: Bool? = nil) throws -> FeatureStorePlan {
         let items = whole.items.enumerated().filter { $0.offset % count == index }.map(\.element)
-        return try FeatureStorePlan(key: key ?? whole.key, dataset: dataset ?? whole.dataset, labelNames: labelNames ?? whole.labelNames,
+        return try FeatureStorePlan(key: key ?? whole.key, dataset: dataset ?? whole.dataset, labelSpace: labelSpace ?? whole.labelSpace,
                                     items: items, features: features ?? whole.features, chunkSize: chunkSize,
                                     radProbeVersion: whole.radProbeVersion,
                                     shard: FeatureShard(index: index, count: count, totalItems: totalItems ?? whole.items.count),
@@ -70,12 +70,12 @@ final class FeatureStoreMergeTests: XCTestCase {
 
     func testShardPlanMustHoldItsShareOfTheCatalog() throws {
         let whole = try Self.wholePlan()
-        XCTAssertThrowsError(try FeatureStorePlan(key: whole.key, dataset: "synthetic", labelNames: whole.labelNames,
+        XCTAssertThrowsError(try FeatureStorePlan(key: whole.key, dataset: "synthetic", labelSpace: whole.labelSpace,
                                                   items: Array(whole.items.prefix(2)), features: whole.features, chunkSize: 2,
                                                   radProbeVersion: "0.1.0", shard: FeatureShard(index: 0, count: 3, totalItems: 7))) { error in
             XCTAssertTrue("\(error)".contains("shard 0/3 of 7 items holds 3 items, but the plan lists 2"), "\(error)")
         }
-        XCTAssertThrowsError(try FeatureStorePlan(key: whole.key, dataset: "synthetic", labelNames: whole.labelNames,
+        XCTAssertThrowsError(try FeatureStorePlan(key: whole.key, dataset: "synthetic", labelSpace: whole.labelSpace,
                                                   items: [], features: whole.features, chunkSize: 2,
                                                   radProbeVersion: "0.1.0", shard: FeatureShard(index: 3, count: 3, totalItems: 7))) { error in
             XCTAssertTrue("\(error)".contains("needs 0 ≤ index < count"), "\(error)")
@@ -148,7 +148,7 @@ final class FeatureStoreMergeTests: XCTestCase {
             (try variant("key", Self.shardPlan(1, of: 3, whole: whole, key: FeatureStoreKeyTests.key(normed: false))), "key "),
             (try variant("dataset", Self.shardPlan(1, of: 3, whole: whole, dataset: "other")), "dataset 'other' vs 'synthetic'"),
             (try variant("features", Self.shardPlan(1, of: 3, whole: whole, features: [FeatureSpec(name: "cls", itemShape: [2, 3])])), "features"),
-            (try variant("labels", Self.shardPlan(1, of: 3, whole: whole, labelNames: ["a", "c"])), "label names"),
+            (try variant("labels", Self.shardPlan(1, of: 3, whole: whole, labelSpace: .multiLabel(findings: ["a", "c"]))), "labels (multi_label"),
             (try variant("total", Self.shardPlan(1, of: 3, whole: whole, totalItems: 6)), "catalog total 6 vs 7 items"),
         ]
         for (url, difference) in cases {

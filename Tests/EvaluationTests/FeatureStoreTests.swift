@@ -16,7 +16,7 @@ final class FeatureStoreTests: XCTestCase {
             FeatureStoreItem(id: "images/\(n).png", patient: "p\(n / 2)", labels: [Float(n % 2), n == 3 ? .nan : 1],
                              officialPart: parts[n])
         }
-        return try FeatureStorePlan(key: key ?? FeatureStoreKeyTests.key(), dataset: "synthetic", labelNames: ["a", "b"],
+        return try FeatureStorePlan(key: key ?? FeatureStoreKeyTests.key(), dataset: "synthetic", labelSpace: .multiLabel(findings: ["a", "b"]),
                                     items: items, features: [FeatureSpec(name: "cls", itemShape: [2, 3]),
                                                              FeatureSpec(name: "patch_mean", itemShape: [2, 3])],
                                     chunkSize: chunkSize, radProbeVersion: "0.1.0", sliceFeatures: sliceFeatures)
@@ -110,6 +110,23 @@ final class FeatureStoreTests: XCTestCase {
         XCTAssertEqual(features.map { $0["name"] as? String }, ["cls", "patch_mean"])
         XCTAssertEqual(features.map { $0["item_shape"] as? [Int] }, [[2, 3], [2, 3]])
         XCTAssertEqual((json["skipped"] as? [[String: String]])?.first, ["id": "images/4.png", "error": "unreadable: 4"])
+        XCTAssertEqual(json["label_space"] as? String, "multi_label")
+        XCTAssertEqual(json["label_names"] as? [String], ["a", "b"])
+    }
+
+    /// A manifest without `label_space` (written before the field existed) gets the kind its labels imply.
+    func testLabelSpaceIsInferredWhenAbsent() throws {
+        let folder = try Fixtures.temporaryDirectory(removedAfter: self).appendingPathComponent("store")
+        try Self.writeWhole(at: folder, plan: Self.plan())
+        let manifest = folder.appendingPathComponent("manifest.json")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [String: Any])
+        json["label_space"] = nil
+        try JSONSerialization.data(withJSONObject: json).write(to: manifest)
+        XCTAssertEqual(try FeatureStore.open(at: folder).plan.labelSpace, .multiLabel(findings: ["a", "b"]))
+        json["labels"] = (0..<7).map { [$0 % 3] }
+        json["label_names"] = ["x", "y", "z"]
+        try JSONSerialization.data(withJSONObject: json).write(to: manifest)
+        XCTAssertEqual(try FeatureStore.open(at: folder).plan.labelSpace, .multiClass(classes: ["x", "y", "z"]))
     }
 
     func testResumedStoreEqualsUninterruptedStoreByteForByte() throws {
