@@ -97,3 +97,22 @@ final class ExtractSliceFeatureTests: XCTestCase {
         }
     }
 }
+
+/// `radprobe bench extract` on a few tiny generated images: one JSON record with both rates, and the
+/// kept folder holding the dataset and a finished store of every item.
+final class BenchExtractCommandTests: XCTestCase {
+    func testReportsBothRatesAndWritesAFinishedStore() throws {
+        let kept = try temporaryDirectory().appendingPathComponent("bench")
+        let run = try radprobeSucceeds(["bench", "extract", "--images", "5", "--distinct", "2", "--side", "40",
+                                        "--checkpoint", CLIFixture.plainPTH, "--size", "28", "--batch-size", "2", "--chunk-size", "2",
+                                        "--keep-files", kept.path, "--json", "--threads", "2"])
+        let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(record["images"] as? Int, 5)
+        XCTAssertGreaterThan(record["forward_images_per_s"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(record["extract_images_per_s"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(record["peak_rss_mib"] as? Double ?? 0, 0)
+        let store = try FeatureStore.open(at: kept.appendingPathComponent("store"))
+        XCTAssertEqual(store.manifest.rowIDs, (0..<5).map { "item_\($0).png" })
+        XCTAssertEqual(try store.read(feature: "cls").values.shape, [5, 1, 128])
+    }
+}

@@ -18,6 +18,7 @@ final class HelpGoldenTests: XCTestCase {
     func testModelsConvertHelp() throws { try assertHelpMatchesGolden("models-convert", ["models", "convert"]) }
     func testBenchHelp() throws { try assertHelpMatchesGolden("bench", ["bench"]) }
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
+    func testBenchExtractHelp() throws { try assertHelpMatchesGolden("bench-extract", ["bench", "extract"]) }
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
     func testExtractHelp() throws { try assertHelpMatchesGolden("extract", ["extract"]) }
