@@ -86,4 +86,30 @@ final class PreprocessingTests: XCTestCase {
             }
         }
     }
+
+    /// The pipeline's reorderings (scaling after the resize, grey3 after it) give the step-by-step result
+    /// to float rounding, also for bicubic kernels that overshoot the [0, 1] range; an image with NaN or
+    /// ±∞ takes the step-by-step path exactly.
+    func testReorderedStepsMatchStepByStep() throws {
+        let grey = try PNGReader.read(contentsOf: Fixtures.url("imaging/preprocess/parity_grey16.png"))
+        let hard = Image2D(width: 9, height: 7, channels: 1, pixels: (0..<63).map { $0 % 2 == 0 ? 4000 : -300 }, bitDepth: 16)
+        for interpolation in [Resize.Interpolation.bilinearAntialiased, .bicubic, .bicubicAntialiased, .nearest] {
+            let pipeline = PreprocessingPipeline.study(size: 12, modality: .other, interpolation: interpolation)
+            for image in [grey, hard] {
+                let stepByStep = pipeline.steps.reduce(image) { $1.apply($0) }
+                let fused = pipeline(image)
+                XCTAssertEqual(fused.bitDepth, stepByStep.bitDepth)
+                assertClose(Tensor(shape: [fused.pixels.count], values: fused.pixels),
+                            Tensor(shape: [stepByStep.pixels.count], values: stepByStep.pixels), tolerance: 2e-6, "\(interpolation)")
+            }
+            var broken = hard.pixels
+            broken[3] = .nan
+            broken[10] = .infinity
+            let special = Image2D(width: 9, height: 7, channels: 1, pixels: broken)
+            XCTAssertEqual(pipeline(special).pixels, pipeline.steps.reduce(special) { $1.apply($0) }.pixels)
+        }
+        XCTAssertLessThan(PreprocessingPipeline.study(size: 12, modality: .other, interpolation: .bicubic)(hard).pixels.min() ?? 0,
+                          PreprocessingPipeline.study(size: 12, modality: .other, interpolation: .bilinear)(hard).pixels.min() ?? 0,
+                          "bicubic overshoots below the bilinear minimum, so the overshoot is kept")
+    }
 }

@@ -142,6 +142,40 @@ public struct MinMaxScale: Hashable, Sendable, CustomStringConvertible {
                                : [Float](repeating: 0, count: image.pixels.count)
         return image.replacingPixels(scaled, bitDepth: 32)
     }
+
+    /// `(x − lo) / (hi − lo)` for every sample of `image`, without clamping (all zeros when `hi = lo`):
+    /// the scaling of finite samples whose minimum and maximum were found beforehand, e.g. on the image
+    /// before it was resized.
+    func scaled(_ image: Image2D, lo: Float, hi: Float) -> Image2D {
+        let range = hi - lo
+        let scaled = range > 0 ? image.pixels.map { ($0 - lo) / range } : [Float](repeating: 0, count: image.pixels.count)
+        return image.replacingPixels(scaled, bitDepth: 32)
+    }
+
+    /// The minimum and maximum sample of `image` in one vectorised pass, or nil when a sample is not
+    /// finite (NaN or ±∞, which `apply(_:)` treats specially).
+    func finiteRange(of image: Image2D) -> (lo: Float, hi: Float)? {
+        image.pixels.withUnsafeBufferPointer { values -> (lo: Float, hi: Float)? in
+            typealias Lanes = SIMD16<Float>
+            var lo = Lanes(repeating: .infinity), hi = Lanes(repeating: -.infinity)
+            var finite = SIMDMask<SIMD16<Int32>>(repeating: true)
+            let whole = values.count / Lanes.scalarCount * Lanes.scalarCount
+            let raw = UnsafeRawPointer(values.baseAddress!)
+            for start in stride(from: 0, to: whole, by: Lanes.scalarCount) {
+                let v = raw.loadUnaligned(fromByteOffset: start * MemoryLayout<Float>.stride, as: Lanes.self)
+                finite .&= v - v .== Lanes(repeating: 0) // false for NaN and ±∞
+                lo = lo.replacing(with: v, where: v .< lo)
+                hi = hi.replacing(with: v, where: v .> hi)
+            }
+            var low = lo.min(), high = hi.max(), allFinite = all(finite)
+            for v in values[whole...] {
+                allFinite = allFinite && v.isFinite
+                low = min(low, v)
+                high = max(high, v)
+            }
+            return allFinite && !values.isEmpty ? (low, high) : nil
+        }
+    }
 }
 
 /// Grey replicated to three identical channels (R = G = B); an RGB image is kept as it is.
