@@ -8,7 +8,8 @@ extension LinearHead {
     public static func logits(of heads: [LinearHead], features: ProbeFeatures, context: ComputeContext) throws -> Tensor {
         guard let classes = heads.first?.classes else { throw TrainingError("no head to evaluate") }
         for head in heads {
-            guard head.configuration.blocks <= features.blocks, head.classes == classes,
+            try features.check(head.configuration)
+            guard head.classes == classes,
                   head.weight.shape[1] == features.inputWidth(head.configuration.input) else {
                 throw TrainingError("head \(head.configuration) \(head.weight.shape) does not fit features of \(features.blocks) blocks × \(features.width) or \(classes) classes")
             }

@@ -46,6 +46,7 @@ public enum LinearProbeTrainer {
         guard !configurations.isEmpty else { throw TrainingError("no head configuration to train") }
         guard options.momentum >= 0, options.momentum < 1 else { throw TrainingError("SGD momentum must be in [0, 1), not \(options.momentum)") }
         try targets.validate(itemCount: features.count, role: "the training set")
+        for configuration in configurations { try features.check(configuration) }
         let heads = try initialHeads.map { try validated($0, configurations, features: features, classes: targets.classes) }
             ?? LinearHead.normalInitialised(configurations, inputBlocks: features.blocks, width: features.width,
                                             classes: targets.classes, seed: options.initialisationSeed)
@@ -88,9 +89,6 @@ public enum LinearProbeTrainer {
             let width = features.inputWidth(configuration.input)
             guard head.configuration == configuration, head.weight.shape == [classes, width] else {
                 throw TrainingError("initial head \(index) is \(head.configuration) \(head.weight.shape); expected \(configuration) [\(classes), \(width)]")
-            }
-            guard configuration.blocks <= features.blocks else {
-                throw TrainingError("head \(configuration) reads \(configuration.blocks) blocks; the features hold \(features.blocks)")
             }
         }
         return heads

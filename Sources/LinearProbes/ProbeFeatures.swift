@@ -1,8 +1,9 @@
 import TensorCore
 import Training
 
-/// Frozen features of `count` items as a feature store keeps them: the class token `[count, L, D]` and
-/// the mean patch token `[count, L, D]` of each of the last `L` blocks, oldest block first.
+/// Frozen features of `count` items as a feature store keeps them: the class token `[count, L, D]` and,
+/// when the store kept them, the mean patch token `[count, L, D]` of each of the last `L` blocks, oldest
+/// block first.
 ///
 /// A head reading the last `b` blocks, with or without the patch mean, sees the row
 /// `concat(cls[L−b], …, cls[L−1], patchMean[L−1])` of width `b·D (+ D)`: as DINOv2's
@@ -10,16 +11,16 @@ import Training
 public struct ProbeFeatures: Sendable {
     /// `[count, L, D]` class tokens.
     public let classTokens: Tensor
-    /// `[count, L, D]` mean patch tokens.
-    public let patchMeans: Tensor
+    /// `[count, L, D]` mean patch tokens, or nil when only class tokens were kept.
+    public let patchMeans: Tensor?
 
-    /// Checks that both tensors are `[count, L, D]` of equal shape and hold only finite values.
-    public init(classTokens: Tensor, patchMeans: Tensor) throws {
-        guard classTokens.rank == 3, classTokens.shape == patchMeans.shape else {
-            throw TrainingError("class tokens \(classTokens.shape) and patch means \(patchMeans.shape) must both be [items, blocks, width]")
+    /// Checks that the tensors are `[count, L, D]` (of equal shape) and hold only finite values.
+    public init(classTokens: Tensor, patchMeans: Tensor?) throws {
+        guard classTokens.rank == 3, patchMeans.map({ $0.shape == classTokens.shape }) ?? true else {
+            throw TrainingError("class tokens \(classTokens.shape) and patch means \(patchMeans?.shape ?? []) must both be [items, blocks, width]")
         }
         guard classTokens.shape[1] > 0, classTokens.shape[2] > 0 else { throw TrainingError("features \(classTokens.shape) have no blocks or no width") }
-        for (name, tensor) in [("class tokens", classTokens), ("patch means", patchMeans)] {
+        for (name, tensor) in [("class tokens", classTokens)] + (patchMeans.map { [("patch means", $0)] } ?? []) {
             if let bad = tensor.withUnsafeBufferPointer({ $0.firstIndex { !$0.isFinite } }) {
                 throw TrainingError("\(name) hold a non-finite value at item \(bad / (tensor.count / tensor.shape[0]))")
             }
@@ -40,8 +41,22 @@ public struct ProbeFeatures: Sendable {
         guard other.blocks == blocks, other.width == width else {
             throw TrainingError("cannot join features of \(blocks) blocks × \(width) with \(other.blocks) blocks × \(other.width)")
         }
+        guard (patchMeans == nil) == (other.patchMeans == nil) else {
+            throw TrainingError("cannot join features with patch means and features without")
+        }
         return try ProbeFeatures(classTokens: .concatenate([classTokens, other.classTokens]),
-                                 patchMeans: .concatenate([patchMeans, other.patchMeans]))
+                                 patchMeans: patchMeans.flatMap { mine in other.patchMeans.map { .concatenate([mine, $0]) } })
+    }
+
+    /// Throws unless a head of `configuration` can read these features: at most `blocks` blocks, and
+    /// patch means present when it uses them.
+    func check(_ configuration: LinearProbeConfiguration) throws {
+        guard configuration.blocks <= blocks else {
+            throw TrainingError("head \(configuration) reads \(configuration.blocks) blocks; the features hold \(blocks)")
+        }
+        guard !configuration.usesPatchMean || patchMeans != nil else {
+            throw TrainingError("head \(configuration) reads the mean patch token, which the features do not hold (extract with --patch-tokens mean)")
+        }
     }
 
     /// Width of the head input for `input`.
@@ -52,16 +67,16 @@ public struct ProbeFeatures: Sendable {
         let rowWidth = inputWidth(input)
         let firstBlock = blocks - input.blocks
         classTokens.withUnsafeBufferPointer { cls in
-            patchMeans.withUnsafeBufferPointer { patches in
-                for (row, item) in items.enumerated() {
-                    let destination = output + row * rowWidth
-                    let itemOffset = item * blocks * width
-                    destination.update(from: cls.baseAddress! + itemOffset + firstBlock * width, count: input.blocks * width)
-                    if input.usesPatchMean {
-                        (destination + input.blocks * width).update(from: patches.baseAddress! + itemOffset + (blocks - 1) * width,
-                                                                    count: width)
-                    }
-                }
+            for (row, item) in items.enumerated() {
+                let itemOffset = item * blocks * width
+                (output + row * rowWidth).update(from: cls.baseAddress! + itemOffset + firstBlock * width, count: input.blocks * width)
+            }
+        }
+        guard input.usesPatchMean, let patchMeans else { return }
+        patchMeans.withUnsafeBufferPointer { patches in
+            for (row, item) in items.enumerated() {
+                (output + row * rowWidth + input.blocks * width).update(from: patches.baseAddress! + (item * blocks + blocks - 1) * width,
+                                                                         count: width)
             }
         }
     }

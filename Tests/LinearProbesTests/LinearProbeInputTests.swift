@@ -86,4 +86,25 @@ final class LinearProbeInputTests: XCTestCase {
                                              options: LinearProbeTrainingOptions(epochs: 20, batchSize: 4), context: .serial)
         }
     }
+
+    /// Features of a store that kept class tokens only: heads without the patch mean train and match the
+    /// same heads trained with patch means present; a head that reads it is refused, naming the option.
+    func testFeaturesWithoutPatchMeansServeClassTokenHeads() throws {
+        let full = try features(items: 8)
+        let tokensOnly = try ProbeFeatures(classTokens: full.classTokens, patchMeans: nil)
+        let targets = ProbeTargets.multiClass(labels: [0, 1, 1, 0, 1, 0, 0, 1], classes: 2)
+        let options = LinearProbeTrainingOptions(epochs: 2, batchSize: 4)
+        let plain = try LinearProbeConfiguration(blocks: 2, usesPatchMean: false, learningRate: 0.1)
+        let withMean = try LinearProbeConfiguration(blocks: 1, usesPatchMean: true, learningRate: 0.1)
+        let a = try LinearProbeTrainer.train([plain], features: tokensOnly, targets: targets, options: options, context: .serial)[0]
+        let b = try LinearProbeTrainer.train([plain], features: full, targets: targets, options: options, context: .serial)[0]
+        XCTAssertEqual(a.weight.scalars, b.weight.scalars)
+        assertThrows("--patch-tokens mean") {
+            _ = try LinearProbeTrainer.train([withMean], features: tokensOnly, targets: targets, options: options, context: .serial)
+        }
+        let meanHead = try LinearProbeTrainer.train([withMean], features: full, targets: targets, options: options, context: .serial)[0]
+        assertThrows("--patch-tokens mean") { _ = try LinearHead.logits(of: [meanHead], features: tokensOnly, context: .serial) }
+        _ = try LinearHead.logits(of: [a], features: tokensOnly, context: .serial)
+        assertThrows("with patch means and features without") { _ = try full.appending(tokensOnly) }
+    }
 }
