@@ -36,13 +36,19 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["MedicalImaging", "Randomness", "FileAccess"]),
         .target(name: "Evaluation", dependencies: ["Datasets", "MedicalImaging", "Checkpoints", "TensorCore", "FileAccess"]),
         .target(name: "Metrics", dependencies: ["Randomness"]),
+        .target(name: "Backpropagation", dependencies: ["TensorCore", "TensorKernels", "Layers", "Models", "Training"]),
+        .target(name: "Convolution", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "Training", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "NearestNeighbours", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "LinearProbes", dependencies: ["TensorCore", "TensorKernels", "Training", "Randomness"]),
+        .target(name: "ClassificationProtocols", dependencies: [
+            "Evaluation", "Datasets", "Metrics", "NearestNeighbours", "LinearProbes", "Training", "TensorCore", "TensorKernels", "FileAccess",
+        ]),
         .executableTarget(
             name: "radprobe",
             dependencies: [
                 "Models", "Checkpoints", "MedicalImaging", "Datasets", "Evaluation", "TensorKernels",
+                "Metrics", "NearestNeighbours", "LinearProbes", "Training", "ClassificationProtocols",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,9 +60,15 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Randomness", "MedicalImaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets", "TestSupport", "Checkpoints", "TensorCore"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "BackpropagationTests", dependencies: ["Backpropagation", "Models", "Layers", "Checkpoints", "TensorCore", "TestSupport"]),
+        .testTarget(name: "ConvolutionTests", dependencies: ["Convolution", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TensorCore", "TestSupport"]),
         .testTarget(name: "NearestNeighboursTests", dependencies: ["NearestNeighbours", "TensorCore", "TestSupport"]),
         .testTarget(name: "LinearProbesTests", dependencies: ["LinearProbes", "Training", "TensorCore", "TestSupport"]),
+        .testTarget(name: "ClassificationProtocolsTests", dependencies: [
+            "ClassificationProtocols", "Evaluation", "Datasets", "Metrics", "TensorCore", "TensorKernels", "TestSupport", "Randomness",
+            "NearestNeighbours", "LinearProbes", "FileAccess",
+        ]),
         .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging", "Evaluation"]),
     ]
 )

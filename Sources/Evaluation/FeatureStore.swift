@@ -1,3 +1,4 @@
+import Datasets
 import FileAccess
 import Foundation
 import TensorCore
@@ -118,5 +119,15 @@ extension StoreDocument {
     /// `manifest.json` decoded.
     static func decodeManifest(from url: URL) throws -> StoreDocument {
         try StoreJSON.decode(StoreDocument.self, from: url)
+    }
+}
+
+extension FeatureStore {
+    /// The store's items as a dataset catalog (each item's `url` is the store folder): what a split file
+    /// is checked against (`DatasetSplit.verify(against:file:)`) and few-shot subsets are drawn from.
+    public var catalog: DatasetCatalog {
+        DatasetCatalog(name: plan.dataset, modality: .other, labelSpace: plan.labelSpace, items: plan.items.map {
+            DatasetItem(id: $0.id, url: url, labels: $0.labels, patient: $0.patient, officialPart: $0.officialPart)
+        })
     }
 }

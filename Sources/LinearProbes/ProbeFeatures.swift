@@ -59,6 +59,33 @@ public struct ProbeFeatures: Sendable {
         }
     }
 
+    /// The head input of every item as one matrix `[count, (blocks + patch mean) · D]`: the class tokens of
+    /// the last `blocks` blocks, then the last block's mean patch token when `usesPatchMean` (what kNN
+    /// and logistic regression take). Throws as a head of that input would (`check`).
+    public func matrix(blocks: Int, usesPatchMean: Bool) throws -> Tensor {
+        try check(LinearProbeConfiguration(blocks: blocks, usesPatchMean: usesPatchMean, learningRate: 1))
+        let input = ProbeInput(blocks: blocks, usesPatchMean: usesPatchMean)
+        return Tensor(uninitializedShape: [count, inputWidth(input)]) { output in
+            Array(0..<count).withUnsafeBufferPointer { gather($0, input, into: output.baseAddress!) }
+        }
+    }
+
+    /// The items at `indices`, in that order.
+    public func rows(_ indices: [Int]) throws -> ProbeFeatures {
+        func pick(_ tensor: Tensor) -> Tensor {
+            let itemCount = blocks * width
+            return Tensor(uninitializedShape: [indices.count, blocks, width]) { output in
+                tensor.withUnsafeBufferPointer { source in
+                    for (row, index) in indices.enumerated() {
+                        (output.baseAddress! + row * itemCount).update(from: source.baseAddress! + index * itemCount, count: itemCount)
+                    }
+                }
+            }
+        }
+        guard indices.allSatisfy({ (0..<count).contains($0) }) else { throw TrainingError("row indices outside 0..<\(count)") }
+        return try ProbeFeatures(classTokens: pick(classTokens), patchMeans: patchMeans.map(pick))
+    }
+
     /// Width of the head input for `input`.
     func inputWidth(_ input: ProbeInput) -> Int { (input.blocks + (input.usesPatchMean ? 1 : 0)) * width }
 

@@ -1,0 +1,118 @@
+import Datasets
+import Metrics
+import TensorCore
+
+/// A value with its percentile-bootstrap interval (`lower`/`upper` nil when no resample was usable).
+public struct IntervalEstimate: Codable, Sendable, Equatable {
+    public let value: Double?
+    public let lower: Double?
+    public let upper: Double?
+
+    init(_ estimate: BootstrapEstimate) {
+        value = estimate.estimate
+        lower = estimate.interval?.lower
+        upper = estimate.interval?.upper
+    }
+}
+
+/// How the test metrics' intervals were drawn.
+public struct BootstrapRecord: Codable, Sendable, Equatable {
+    /// `patients` (a drawn patient brings all its rows) or `rows`.
+    public let units: String
+    public let resamples: Int
+    public let confidence: Double
+    public let seed: UInt64
+    /// Resamples on which the macro AUROC was undefined (one label value in every class), left out.
+    public let skippedResamples: Int
+}
+
+/// Test-set metrics of one probe: AUROC per class (nil where a class has a single label value in the
+/// test set, named in `undefinedClasses` and left out of the macro average), macro / micro / weighted
+/// AUROC, the macro AUROC's bootstrap interval over patients, and for multi-class data accuracy and
+/// balanced accuracy (with the accuracy's interval).
+public struct ClassificationMetrics: Codable, Sendable, Equatable {
+    public let classNames: [String]
+    public let aurocPerClass: [Double?]
+    public let undefinedClasses: [String]
+    public let aurocMacro: IntervalEstimate
+    public let aurocMicro: Double?
+    public let aurocWeighted: Double?
+    public let accuracy: IntervalEstimate?
+    public let balancedAccuracy: Double?
+    public let bootstrap: BootstrapRecord
+    public let items: Int
+    public let patients: Int
+
+    /// The metrics of `scores` `[rows, classes]` (probabilities or logits; higher means more likely) on
+    /// `part`, with intervals from `bootstrap` over the part's patients.
+    public init(scores: Tensor, part: ProbePart, labelSpace: LabelSpace, bootstrap: BootstrapConfiguration) throws {
+        let matrix = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
+        let units = try ResamplingUnits(patientIDs: part.patients)
+        let record = { (skipped: Int) in
+            BootstrapRecord(units: "patients", resamples: bootstrap.resamples, confidence: bootstrap.confidence,
+                            seed: bootstrap.seed, skippedResamples: skipped)
+        }
+        classNames = labelSpace.names
+        items = part.count
+        patients = part.patientCount
+        switch labelSpace {
+        case .multiClass:
+            let classes = part.labels.map { Int($0[0]) }
+            let auroc = try AUROC.oneVsRest(scores: matrix, labels: classes, classNames: labelSpace.names)
+            let macro = try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
+                try AUROC.oneVsRest(scores: matrix.selectingRows(rows), labels: rows.map { classes[$0] }).macro
+            }
+            let accuracy = try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
+                try Accuracy.overall(scores: matrix.selectingRows(rows), labels: rows.map { classes[$0] })
+            }
+            (aurocPerClass, undefinedClasses, aurocMicro, aurocWeighted) = (auroc.perClass, auroc.undefinedClassNames, auroc.micro, auroc.weighted)
+            aurocMacro = IntervalEstimate(macro)
+            self.accuracy = IntervalEstimate(accuracy)
+            balancedAccuracy = try Accuracy.balanced(scores: matrix, labels: classes)
+            self.bootstrap = record(macro.skippedResamples)
+        case .multiLabel, .segmentation:
+            let labels = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: part.labels.flatMap { $0.map(Double.init) })
+            let auroc = try AUROC.multiLabel(scores: matrix, labels: labels, classNames: labelSpace.names)
+            let macro = try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
+                try AUROC.multiLabel(scores: matrix.selectingRows(rows), labels: labels.selectingRows(rows)).macro
+            }
+            (aurocPerClass, undefinedClasses, aurocMicro, aurocWeighted) = (auroc.perClass, auroc.undefinedClassNames, auroc.micro, auroc.weighted)
+            aurocMacro = IntervalEstimate(macro)
+            accuracy = nil
+            balancedAccuracy = nil
+            self.bootstrap = record(macro.skippedResamples)
+        }
+    }
+}
+
+/// What a probe's candidates (k values, heads, regularisation strengths) are compared by on validation.
+public enum SelectionMetric: String, CaseIterable, Codable, Sendable {
+    /// Macro AUROC over the classes defined in the validation set.
+    case aurocMacro = "auroc-macro"
+    /// Top-1 accuracy (multi-class data only).
+    case accuracy
+
+    /// The study's choice for a label space: macro AUROC for multi-label data, accuracy (DINOv2's
+    /// linear-probe metric) for multi-class data.
+    public static func `default`(for space: LabelSpace) -> SelectionMetric {
+        if case .multiClass = space { return .accuracy }
+        return .aurocMacro
+    }
+
+    /// The validation score of `scores` `[rows, classes]` on `part` (higher is better); NaN when the
+    /// macro AUROC is undefined on every class.
+    public func score(_ scores: Tensor, part: ProbePart, labelSpace: LabelSpace) throws -> Double {
+        let matrix = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
+        switch (self, labelSpace) {
+        case (.accuracy, .multiClass):
+            return try Accuracy.overall(scores: matrix, labels: part.labels.map { Int($0[0]) })
+        case (.accuracy, _):
+            throw MetricsError.empty(what: "accuracy of multi-label data (select by auroc-macro)")
+        case (.aurocMacro, .multiClass):
+            return try AUROC.oneVsRest(scores: matrix, labels: part.labels.map { Int($0[0]) }).macro ?? .nan
+        case (.aurocMacro, _):
+            let labels = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: part.labels.flatMap { $0.map(Double.init) })
+            return try AUROC.multiLabel(scores: matrix, labels: labels).macro ?? .nan
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ClassificationProtocols
+import Foundation
+
+/// The lines `radprobe probe` prints: what was chosen on validation and the test metrics with their
+/// intervals, per class, and which classes were undefined.
+enum ProbeSummary {
+    static func text(_ result: ProbeResult, dataset: String) -> String {
+        let selection = result.selection, sizes = result.sizes
+        let best = selection.candidates.first { $0.name == selection.chosen }?.score
+        var lines = [
+            "dataset   \(dataset)",
+            "protocol  \(result.protocolName): chose \(selection.chosen) by validation \(selection.metric.rawValue) \(number(best)) of \(selection.candidates.count) candidates",
+            "trained   on \(result.finalFit): \(sizes.trainItems) train + \(sizes.validationItems) validation items; tested on \(sizes.testItems) items of \(sizes.testPatients) patients",
+        ]
+        lines += metricLines(result.test)
+        return lines.joined(separator: "\n")
+    }
+
+    static func text(_ result: FewShotResult, dataset: String) -> String {
+        var lines = ["dataset   \(dataset)", "protocol  few-shot linear probe, heads chosen by validation \(result.selectionMetric.rawValue)",
+                     "patients/class  draws  test AUROC macro (mean ± sd)  accuracy (mean ± sd)"]
+        for point in result.points {
+            lines.append(String(format: "%14d  %5d  %28@  %@", point.patientsPerClass, point.draws.count,
+                                spread(point.aurocMacroMean, point.aurocMacroStd), spread(point.accuracyMean, point.accuracyStd)))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Test AUROC (macro with interval, micro, weighted, per class), undefined classes, accuracy.
+    static func metricLines(_ test: ClassificationMetrics) -> [String] {
+        let boot = test.bootstrap
+        var lines = [
+            "test      AUROC macro \(interval(test.aurocMacro)) (\(Int((boot.confidence * 100).rounded())) % bootstrap over \(boot.units), \(boot.resamples) resamples, seed \(boot.seed)); micro \(number(test.aurocMicro)), weighted \(number(test.aurocWeighted))",
+        ]
+        if let accuracy = test.accuracy {
+            lines.append("          accuracy \(interval(accuracy)), balanced accuracy \(number(test.balancedAccuracy))")
+        }
+        let width = max(8, test.classNames.map(\.count).max() ?? 0)
+        for (name, value) in zip(test.classNames, test.aurocPerClass) {
+            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + number(value))
+        }
+        if !test.undefinedClasses.isEmpty {
+            lines.append("undefined: \(test.undefinedClasses.joined(separator: ", ")) (a single label value in the test set; left out of the macro average)")
+        }
+        return lines
+    }
+
+    static func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "undefined" }
+
+    static func interval(_ estimate: IntervalEstimate) -> String {
+        guard let lower = estimate.lower, let upper = estimate.upper else { return number(estimate.value) }
+        return "\(number(estimate.value)) [\(number(lower)), \(number(upper))]"
+    }
+
+    static func spread(_ mean: Double?, _ deviation: Double?) -> String {
+        guard let mean else { return "-" }
+        return deviation.map { String(format: "%.4f ± %.4f", mean, $0) } ?? String(format: "%.4f", mean)
+    }
+}
