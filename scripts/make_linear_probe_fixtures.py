@@ -21,8 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seeded_generator import SeededGenerator
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "linear")
-MASK64 = (1 << 64) - 1
 
 
 def write(name, payload):
@@ -34,31 +35,6 @@ def write(name, payload):
 def floats(t):
     """Row-major float list of a tensor or array (float32 values print exactly as doubles)."""
     return [float(v) for v in np.asarray(t, dtype=np.float64).reshape(-1)]
-
-
-class SeededGenerator:
-    """SplitMix64 exactly as Sources/Randomness/SeededGenerator.swift."""
-
-    def __init__(self, seed):
-        self.state = seed & MASK64
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return (self.next() >> 11) * 2.0 ** -53
-
-    def integer_below(self, bound):
-        return (self.next() * bound) >> 64
-
-    def shuffle(self, items):
-        for last in range(len(items) - 1, 0, -1):
-            j = self.integer_below(last + 1)
-            items[last], items[j] = items[j], items[last]
 
 
 def loss_fixture(rng):

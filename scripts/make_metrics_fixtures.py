@@ -23,28 +23,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
+from seeded_generator import SeededGenerator
+
 OUT = Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "metrics"
-MASK64 = (1 << 64) - 1
 
 
-class SplitMix64:
-    """SplitMix64 exactly as Sources/Randomness/SeededGenerator.swift."""
-
-    def __init__(self, seed):
-        self.state = seed & MASK64
-
-    def next(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-        return z ^ (z >> 31)
-
-    def integer_below(self, bound):
-        return (self.next() * bound) >> 64
-
-
-assert SplitMix64(0).next() == 0xE220A8397B1DCDAF  # the published first output for seed 0
 
 
 def floats(array):
@@ -251,7 +234,7 @@ def delong_cases(rng):
 
 # ---------------------------------------------------------------- bootstrap
 def resamples(seed, count, unit_rows):
-    generator = SplitMix64(seed)
+    generator = SeededGenerator(seed)
     for _ in range(count):
         rows = []
         for _ in range(len(unit_rows)):
