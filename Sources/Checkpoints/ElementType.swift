@@ -17,28 +17,30 @@ public enum ElementType: String, Sendable, CaseIterable {
         }
     }
 
-    /// Converts `count` contiguous elements at `source` to `Float`, writing them to `destination`.
-    /// `bigEndian` swaps bytes first (legacy formats and `.npy` files may be big-endian).
-    public func decode(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>, bigEndian: Bool = false) {
+    /// Converts `count` contiguous elements at `source` to `Float` (or `Double`, exactly for every type
+    /// but 64-bit integers beyond 2⁵³), writing them to `destination`. `bigEndian` swaps bytes first
+    /// (legacy formats and `.npy` files may be big-endian).
+    public func decode<Value: BinaryFloatingPoint>(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Value>,
+                                                   bigEndian: Bool = false) {
         func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
             let raw = source.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
             return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
         }
         switch self {
         case .float32:
-            if !bigEndian {
+            if Value.self == Float.self && !bigEndian {
                 UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
             } else {
-                for i in 0..<count { destination[i] = Float(bitPattern: load(UInt32.self, i)) }
+                for i in 0..<count { destination[i] = Value(Float(bitPattern: load(UInt32.self, i))) }
             }
-        case .float64: for i in 0..<count { destination[i] = Float(Double(bitPattern: load(UInt64.self, i))) }
-        case .float16: for i in 0..<count { destination[i] = Float(halfBits: load(UInt16.self, i)) }
-        case .bfloat16: for i in 0..<count { destination[i] = Float(bitPattern: UInt32(load(UInt16.self, i)) << 16) }
-        case .int64: for i in 0..<count { destination[i] = Float(Int64(bitPattern: load(UInt64.self, i))) }
-        case .int32: for i in 0..<count { destination[i] = Float(Int32(bitPattern: load(UInt32.self, i))) }
-        case .int16: for i in 0..<count { destination[i] = Float(Int16(bitPattern: load(UInt16.self, i))) }
-        case .int8: for i in 0..<count { destination[i] = Float(source.load(fromByteOffset: i, as: Int8.self)) }
-        case .uint8, .bool: for i in 0..<count { destination[i] = Float(source.load(fromByteOffset: i, as: UInt8.self)) }
+        case .float64: for i in 0..<count { destination[i] = Value(Double(bitPattern: load(UInt64.self, i))) }
+        case .float16: for i in 0..<count { destination[i] = Value(Float(halfBits: load(UInt16.self, i))) }
+        case .bfloat16: for i in 0..<count { destination[i] = Value(Float(bitPattern: UInt32(load(UInt16.self, i)) << 16)) }
+        case .int64: for i in 0..<count { destination[i] = Value(Int64(bitPattern: load(UInt64.self, i))) }
+        case .int32: for i in 0..<count { destination[i] = Value(Int32(bitPattern: load(UInt32.self, i))) }
+        case .int16: for i in 0..<count { destination[i] = Value(Int16(bitPattern: load(UInt16.self, i))) }
+        case .int8: for i in 0..<count { destination[i] = Value(source.load(fromByteOffset: i, as: Int8.self)) }
+        case .uint8, .bool: for i in 0..<count { destination[i] = Value(source.load(fromByteOffset: i, as: UInt8.self)) }
         }
     }
 

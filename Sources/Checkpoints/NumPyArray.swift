@@ -11,12 +11,33 @@ public enum NumPyArray {
 
     /// Reads an `.npy` file as a `Float` tensor.
     public static func read(contentsOf url: URL, requireFloat32: Bool = false) throws -> Tensor {
+        try withElements(of: url, requireFloat32: requireFloat32) { type, source, shape, bigEndian in
+            type.tensor(from: source, shape: shape, bigEndian: bigEndian)
+        }
+    }
+
+    /// Reads an `.npy` file of any supported element type as `Double` values (float64 arrays exactly),
+    /// with its shape; for metrics, whose ties must be those of the stored values.
+    public static func readDoubles(contentsOf url: URL) throws -> (shape: [Int], values: [Double]) {
+        try withElements(of: url, requireFloat32: false) { type, source, shape, bigEndian in
+            let count = Tensor.elementCount(shape)
+            return (shape, [Double](unsafeUninitializedCapacity: count) { buffer, initialised in
+                if count > 0 { type.decode(source, count: count, into: buffer.baseAddress!, bigEndian: bigEndian) }
+                initialised = count
+            })
+        }
+    }
+
+    /// Checks the file's preamble, header and length, then hands `body` the element type, the first
+    /// element, the shape and the byte order.
+    static func withElements<Result>(of url: URL, requireFloat32: Bool,
+                                     _ body: (ElementType, UnsafeRawPointer, [Int], Bool) throws -> Result) throws -> Result {
         let file = url.path
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw CheckpointError(file: file, "cannot be read (\(error.localizedDescription))")
         }
-        return try data.withUnsafeBytes { bytes -> Tensor in
+        return try data.withUnsafeBytes { bytes -> Result in
             guard bytes.count >= 10, Array(bytes.prefix(6)) == magic else {
                 throw CheckpointError(file: file, "is not a NumPy .npy file (wrong magic; expected \\x93NUMPY)")
             }
@@ -48,7 +69,7 @@ public enum NumPyArray {
             guard bytes.count - dataStart >= count * type.byteCount else {
                 throw CheckpointError(file: file, "is truncated: shape \(describeShape(shape)) needs \(count * type.byteCount) bytes of data, the file has \(bytes.count - dataStart)")
             }
-            return type.tensor(from: bytes.baseAddress! + dataStart, shape: shape, bigEndian: bigEndian)
+            return try body(type, bytes.baseAddress! + dataStart, shape, bigEndian)
         }
     }
 

@@ -17,7 +17,7 @@ public struct IntervalEstimate: Codable, Sendable, Equatable {
 
 /// How the test metrics' intervals were drawn.
 public struct BootstrapRecord: Codable, Sendable, Equatable {
-    /// `patients` (a drawn patient brings all its rows) or `rows`.
+    /// `patients` (a drawn patient brings all its rows) or `rows` (when the patients are unknown).
     public let units: String
     public let resamples: Int
     public let confidence: Double
@@ -41,23 +41,26 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
     public let balancedAccuracy: Double?
     public let bootstrap: BootstrapRecord
     public let items: Int
-    public let patients: Int
+    /// Distinct patients among the rows (nil when unknown).
+    public let patients: Int?
 
-    /// The metrics of `scores` `[rows, classes]` (probabilities or logits; higher means more likely) on
-    /// `part`, with intervals from `bootstrap` over the part's patients.
-    public init(scores: Tensor, part: ProbePart, labelSpace: LabelSpace, bootstrap: BootstrapConfiguration) throws {
-        let matrix = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
-        let units = try ResamplingUnits(patientIDs: part.patients)
+    /// The metrics of `scores` `[rows, classes]` (probabilities; higher means more likely) against
+    /// `labels` (checked by `ProbeDataset`), with intervals from `bootstrap` over `patients` (one per
+    /// row), or over rows when they are nil.
+    public init(scores: Tensor, labels: [[Float]], patients rowPatients: [String]?, labelSpace: LabelSpace,
+                bootstrap: BootstrapConfiguration) throws {
+        let matrix = try DoubleMatrix(rows: labels.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
+        let units = try rowPatients.map { try ResamplingUnits(patientIDs: $0) } ?? ResamplingUnits.rows(labels.count)
         let record = { (skipped: Int) in
-            BootstrapRecord(units: "patients", resamples: bootstrap.resamples, confidence: bootstrap.confidence,
-                            seed: bootstrap.seed, skippedResamples: skipped)
+            BootstrapRecord(units: rowPatients == nil ? "rows" : "patients", resamples: bootstrap.resamples,
+                            confidence: bootstrap.confidence, seed: bootstrap.seed, skippedResamples: skipped)
         }
         classNames = labelSpace.names
-        items = part.count
-        patients = part.patientCount
+        items = labels.count
+        patients = rowPatients.map { Set($0).count }
         switch labelSpace {
         case .multiClass:
-            let classes = part.labels.map { Int($0[0]) }
+            let classes = labels.map { Int($0[0]) }
             let auroc = try AUROC.oneVsRest(scores: matrix, labels: classes, classNames: labelSpace.names)
             let macro = try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
                 try AUROC.oneVsRest(scores: matrix.selectingRows(rows), labels: rows.map { classes[$0] }).macro
@@ -71,10 +74,10 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
             balancedAccuracy = try Accuracy.balanced(scores: matrix, labels: classes)
             self.bootstrap = record(macro.skippedResamples)
         case .multiLabel, .segmentation:
-            let labels = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: part.labels.flatMap { $0.map(Double.init) })
-            let auroc = try AUROC.multiLabel(scores: matrix, labels: labels, classNames: labelSpace.names)
+            let truth = try DoubleMatrix(rows: labels.count, columns: labelSpace.names.count, values: labels.flatMap { $0.map(Double.init) })
+            let auroc = try AUROC.multiLabel(scores: matrix, labels: truth, classNames: labelSpace.names)
             let macro = try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
-                try AUROC.multiLabel(scores: matrix.selectingRows(rows), labels: labels.selectingRows(rows)).macro
+                try AUROC.multiLabel(scores: matrix.selectingRows(rows), labels: truth.selectingRows(rows)).macro
             }
             (aurocPerClass, undefinedClasses, aurocMicro, aurocWeighted) = (auroc.perClass, auroc.undefinedClassNames, auroc.micro, auroc.weighted)
             aurocMacro = IntervalEstimate(macro)
@@ -99,20 +102,20 @@ public enum SelectionMetric: String, CaseIterable, Codable, Sendable {
         return .aurocMacro
     }
 
-    /// The validation score of `scores` `[rows, classes]` on `part` (higher is better); NaN when the
-    /// macro AUROC is undefined on every class.
-    public func score(_ scores: Tensor, part: ProbePart, labelSpace: LabelSpace) throws -> Double {
-        let matrix = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
+    /// The validation score of probabilities `scores` `[rows, classes]` against `labels` (higher is
+    /// better); NaN when the macro AUROC is undefined on every class.
+    public func score(_ scores: Tensor, labels: [[Float]], labelSpace: LabelSpace) throws -> Double {
+        let matrix = try DoubleMatrix(rows: labels.count, columns: labelSpace.names.count, values: scores.scalars.map(Double.init))
         switch (self, labelSpace) {
         case (.accuracy, .multiClass):
-            return try Accuracy.overall(scores: matrix, labels: part.labels.map { Int($0[0]) })
+            return try Accuracy.overall(scores: matrix, labels: labels.map { Int($0[0]) })
         case (.accuracy, _):
-            throw MetricsError.empty(what: "accuracy of multi-label data (select by auroc-macro)")
+            throw ProbeProtocolError("accuracy needs multi-class data; select multi-label probes by auroc-macro")
         case (.aurocMacro, .multiClass):
-            return try AUROC.oneVsRest(scores: matrix, labels: part.labels.map { Int($0[0]) }).macro ?? .nan
+            return try AUROC.oneVsRest(scores: matrix, labels: labels.map { Int($0[0]) }).macro ?? .nan
         case (.aurocMacro, _):
-            let labels = try DoubleMatrix(rows: part.count, columns: labelSpace.names.count, values: part.labels.flatMap { $0.map(Double.init) })
-            return try AUROC.multiLabel(scores: matrix, labels: labels).macro ?? .nan
+            let truth = try DoubleMatrix(rows: labels.count, columns: labelSpace.names.count, values: labels.flatMap { $0.map(Double.init) })
+            return try AUROC.multiLabel(scores: matrix, labels: truth).macro ?? .nan
         }
     }
 }

@@ -32,14 +32,15 @@ public struct FewShotProtocol: Sendable {
     public func run(on data: ProbeDataset, split: DatasetSplit, catalog: DatasetCatalog, selectBy metric: SelectionMetric,
                     bootstrap: BootstrapConfiguration, context: ComputeContext) throws -> FewShotResult {
         guard !patientsPerClass.isEmpty else { throw ProbeProtocolError("no number of patients per class to draw") }
+        guard data.validation != nil else { throw ProbeProtocolError("few-shot heads are chosen on validation rows; give a split with a validation part") }
         var probe = self.probe
         probe.refitsOnValidation = false
         let points = try patientsPerClass.map { n -> FewShotPoint in
             let subsets = try split.fewShot(from: catalog, patientsPerClass: n, draws: draws, seed: seed)
             let results = try subsets.map { subset -> FewShotDrawResult in
                 let train = try data.train.keeping(Set(subset.ids))
-                let result = try probe.run(on: data.replacing(train: train), selectBy: metric, bootstrap: bootstrap, context: context)
-                return FewShotDrawResult(patients: subset.patients, items: train.count, chosen: result.selection.chosen, test: result.test)
+                let result = try probe.run(on: data.replacing(train: train), selectBy: metric, bootstrap: bootstrap, context: context).result
+                return FewShotDrawResult(patients: subset.patients, items: train.count, chosen: result.chosen, test: result.test)
             }
             return FewShotPoint(patientsPerClass: n, draws: results)
         }
@@ -55,7 +56,8 @@ public struct FewShotDrawResult: Codable, Sendable, Equatable {
     public let patients: [String]
     public let items: Int
     public let chosen: String
-    public let test: ClassificationMetrics
+    /// Nil when the test rows have no labels.
+    public let test: ClassificationMetrics?
 }
 
 /// The draws of one n, and the mean and sample standard deviation (n − 1 in the denominator; nil for
@@ -71,8 +73,8 @@ public struct FewShotPoint: Codable, Sendable, Equatable {
     init(patientsPerClass: Int, draws: [FewShotDrawResult]) {
         self.patientsPerClass = patientsPerClass
         self.draws = draws
-        (aurocMacroMean, aurocMacroStd) = Self.spread(draws.compactMap(\.test.aurocMacro.value))
-        (accuracyMean, accuracyStd) = Self.spread(draws.compactMap { $0.test.accuracy?.value })
+        (aurocMacroMean, aurocMacroStd) = Self.spread(draws.compactMap { $0.test?.aurocMacro.value })
+        (accuracyMean, accuracyStd) = Self.spread(draws.compactMap { $0.test?.accuracy?.value })
     }
 
     /// Mean and sample standard deviation of `values` (nil when there are none / fewer than two).

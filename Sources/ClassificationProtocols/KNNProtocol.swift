@@ -32,43 +32,38 @@ public struct KNNProtocol: Sendable {
 
     /// Runs the protocol on `data`.
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
-                    context: ComputeContext) throws -> ProbeResult {
-        guard !neighbourCounts.isEmpty else { throw ProbeProtocolError("no k to compare") }
-        let train = try data.train.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean)
-        let validation = try data.validation.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean)
-        let test = try data.test.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean)
-        let both = Tensor.concatenate([train, validation])
-        let bothPart = try data.train.appending(data.validation)
-        var configuration = ["k": neighbourCounts.map(String.init).joined(separator: ","), "blocks": "\(blocks)",
-                             "patch_mean": "\(usesPatchMean)"]
-        let name: String, selection: SelectionRecord, testScores: Tensor
+                    context: ComputeContext) throws -> ProbeOutcome {
+        let matrix = { (part: ProbePart) in try part.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean) }
+        let test = try matrix(data.test)
+        var configuration = ["k": neighbourCounts.map(String.init).joined(separator: ","), "blocks": "\(blocks)", "patch_mean": "\(usesPatchMean)"]
+        let names = neighbourCounts.map { "k=\($0)" }
         switch data.labelSpace {
         case .multiClass(let classes):
-            name = "knn"
             configuration["temperature"] = "\(temperature)"
-            let classify = { (support: Tensor, part: ProbePart, queries: Tensor, ks: [Int]) throws -> [KNNClassScores] in
-                try WeightedKNNClassifier(support: support, labels: part.labels.map { Int($0[0]) }, classCount: classes.count)
-                    .classify(queries, neighbourCounts: ks, temperature: temperature, context: context)
+            let classify = { (support: ProbePart, queries: Tensor, ks: [Int]) throws -> [Tensor] in
+                try WeightedKNNClassifier(support: matrix(support), labels: support.requireLabels("training").map { Int($0[0]) },
+                                          classCount: classes.count)
+                    .classify(queries, neighbourCounts: ks, temperature: temperature, context: context).map(\.scores)
             }
-            let validationScores = try classify(train, data.train, validation, neighbourCounts)
-            selection = try SelectionRecord(metric: metric, names: neighbourCounts.map { "k=\($0)" }, scores: try validationScores.map {
-                try metric.score($0.scores, part: data.validation, labelSpace: data.labelSpace)
-            })
-            testScores = try classify(both, bothPart, test, [neighbourCounts[selection.chosenIndex]])[0].scores
+            return try CandidateSearch(name: "knn", configuration: configuration, candidates: names, refitsOnValidation: true)
+                .run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
+                    try classify(data.train, try matrix(validation), neighbourCounts).map(score)
+                }, predictTest: { chosen, support in
+                    try classify(support, test, [neighbourCounts[chosen]])[0]
+                })
         case .multiLabel, .segmentation:
-            name = "ml-knn"
             configuration["smoothing"] = "1"
-            let predict = { (support: Tensor, part: ProbePart, queries: Tensor, k: Int) throws -> Tensor in
-                try MultiLabelKNN(support: support, labels: part.labelMatrix, k: k, context: context).predict(queries, context: context).probabilities
+            let predict = { (support: ProbePart, queries: Tensor, k: Int) throws -> Tensor in
+                try MultiLabelKNN(support: matrix(support), labels: support.labelMatrix("training"), k: k, context: context)
+                    .predict(queries, context: context).probabilities
             }
-            selection = try SelectionRecord(metric: metric, names: neighbourCounts.map { "k=\($0)" }, scores: try neighbourCounts.map {
-                try metric.score(predict(train, data.train, validation, $0), part: data.validation, labelSpace: data.labelSpace)
-            })
-            testScores = try predict(both, bothPart, test, neighbourCounts[selection.chosenIndex])
+            return try CandidateSearch(name: "ml-knn", configuration: configuration, candidates: names, refitsOnValidation: true)
+                .run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
+                    let queries = try matrix(validation)
+                    return try neighbourCounts.map { try score(predict(data.train, queries, $0)) }
+                }, predictTest: { chosen, support in
+                    try predict(support, test, neighbourCounts[chosen])
+                })
         }
-        return ProbeResult(protocolName: name, configuration: configuration, selection: selection, finalFit: "train+validation",
-                           sizes: PartSizes(train: data.train, validation: data.validation, test: data.test),
-                           test: try ClassificationMetrics(scores: testScores, part: data.test, labelSpace: data.labelSpace,
-                                                           bootstrap: bootstrap))
     }
 }

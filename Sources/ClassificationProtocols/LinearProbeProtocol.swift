@@ -40,7 +40,7 @@ public struct LinearProbeProtocol: Sendable {
     func grid(for features: ProbeFeatures, batchSize: Int) throws -> [LinearProbeConfiguration] {
         let blocks = blockChoices.filter { $0 <= features.blocks }
         guard !blocks.isEmpty else {
-            throw ProbeProtocolError("the store keeps \(features.blocks) blocks; no block choice of \(blockChoices) fits (extract with --layers 4)")
+            throw ProbeProtocolError("the features hold \(features.blocks) blocks; no block choice of \(blockChoices) fits (extract with --layers 4)")
         }
         return try LinearProbeConfiguration.dinov2Grid(blockChoices: blocks, learningRates: learningRates, batchSize: batchSize)
             .filter { !$0.usesPatchMean || features.patchMeans != nil }
@@ -54,31 +54,38 @@ public struct LinearProbeProtocol: Sendable {
 
     /// Runs the protocol on `data`.
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
-                    context: ComputeContext) throws -> ProbeResult {
+                    context: ComputeContext) throws -> ProbeOutcome {
         let space = data.labelSpace
         let options = LinearProbeTrainingOptions(epochs: epochs, batchSize: min(batchSize, data.train.count), shuffleSeed: seed,
-                                                     initialisationSeed: seed)
-        let training = (features: data.train.features, targets: data.train.targets(space))
-        let validation = (features: data.validation.features, targets: data.validation.targets(space))
+                                                 initialisationSeed: seed)
         let grid = try grid(for: data.train.features, batchSize: options.batchSize)
-        let search = try LinearProbeSearch.run(grid, training: training, validation: validation, options: options, context: context) { logits, _ in
-            let value = try metric.score(probabilities(fromLogits: logits, labelSpace: space), part: data.validation, labelSpace: space)
-            return value.isNaN ? -.infinity : value
-        }
-        let selection = try SelectionRecord(metric: metric, names: grid.map(\.description),
-                                            scores: search.scores.map { $0 == -.infinity ? .nan : $0 })
-        let testLogits: Tensor
-        if refitsOnValidation {
-            testLogits = try LinearProbeSearch.refit(search.bestConfiguration, training: training, validation: validation,
-                                                     test: data.test.features, options: options, context: context).testLogits
-        } else {
-            testLogits = try search.heads[search.bestIndex].logits(data.test.features, context: context)
-        }
-        return ProbeResult(
-            protocolName: "linear", configuration: recordedConfiguration.merging(["batch_size": "\(options.batchSize)"]) { _, used in used },
-            selection: selection, finalFit: refitsOnValidation ? "train+validation" : "train",
-            sizes: PartSizes(train: data.train, validation: data.validation, test: data.test),
-            test: try ClassificationMetrics(scores: probabilities(fromLogits: testLogits, labelSpace: space), part: data.test,
-                                            labelSpace: space, bootstrap: bootstrap))
+        let training = (features: data.train.features, targets: try data.train.targets(space, role: "training"))
+        var trained: [LinearHead] = []
+        return try CandidateSearch(name: "linear", configuration: recordedConfiguration.merging(["batch_size": "\(options.batchSize)"]) { _, used in used },
+                                   candidates: grid.map(\.description), refitsOnValidation: refitsOnValidation)
+            .run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
+                let search = try LinearProbeSearch.run(grid, training: training,
+                                                       validation: (validation.features, try validation.targets(space, role: "validation")),
+                                                       options: options, context: context) { logits, _ in
+                    let value = try score(probabilities(fromLogits: logits, labelSpace: space))
+                    return value.isNaN ? -.infinity : value
+                }
+                trained = search.heads
+                return search.scores.map { $0 == -.infinity ? .nan : $0 }
+            }, predictTest: { chosen, fitting in
+                let logits: Tensor
+                if let validation = data.validation, fitting.count > data.train.count {
+                    logits = try LinearProbeSearch.refit(grid[chosen], training: training,
+                                                         validation: (validation.features, try validation.targets(space, role: "validation")),
+                                                         test: data.test.features, options: options, context: context).testLogits
+                } else {
+                    let head = trained.isEmpty
+                        ? try LinearProbeTrainer.train([grid[chosen]], features: training.features, targets: training.targets,
+                                                       options: options, context: context)[0]
+                        : trained[chosen]
+                    logits = try head.logits(data.test.features, context: context)
+                }
+                return probabilities(fromLogits: logits, labelSpace: space)
+            })
     }
 }

@@ -29,25 +29,31 @@ public struct LogisticRegressionProtocol: Sendable {
 
     /// Runs the protocol on `data`.
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
-                    context: ComputeContext) throws -> ProbeResult {
+                    context: ComputeContext) throws -> ProbeOutcome {
         let space = data.labelSpace
         let features = { (part: ProbePart) in try part.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean) }
-        let sweep = try LogisticRegressionSweep(
-            training: (try features(data.train), data.train.targets(space)),
-            validation: (try features(data.validation), data.validation.targets(space)),
-            values: inverseRegularisations, maxIterations: maxIterations, context: context) { probabilities, _ in
-            let value = try metric.score(probabilities, part: data.validation, labelSpace: space)
-            return value.isNaN ? -.infinity : value
-        }
-        let selection = try SelectionRecord(metric: metric, names: inverseRegularisations.map { "C=\(recordText($0))" },
-                                            scores: sweep.scores.map { $0 == -.infinity ? .nan : $0 })
-        return ProbeResult(
-            protocolName: "logistic-regression",
+        let training = (features: try features(data.train), targets: try data.train.targets(space, role: "training"))
+        let test = try features(data.test)
+        var sweep: LogisticRegressionSweep?
+        return try CandidateSearch(
+            name: "logistic-regression",
             configuration: ["c_values": inverseRegularisations.map(recordText).joined(separator: ","), "blocks": "\(blocks)",
                             "patch_mean": "\(usesPatchMean)", "max_iterations": "\(maxIterations)", "solver": "l-bfgs"],
-            selection: selection, finalFit: "train+validation",
-            sizes: PartSizes(train: data.train, validation: data.validation, test: data.test),
-            test: try ClassificationMetrics(scores: sweep.finalModel.probabilities(try features(data.test)), part: data.test,
-                                            labelSpace: space, bootstrap: bootstrap))
+            candidates: inverseRegularisations.map { "C=\(recordText($0))" }, refitsOnValidation: true
+        ).run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
+            let finished = try LogisticRegressionSweep(
+                training: training, validation: (try features(validation), try validation.targets(space, role: "validation")),
+                values: inverseRegularisations, maxIterations: maxIterations, context: context) { probabilities, _ in
+                let value = try score(probabilities)
+                return value.isNaN ? -.infinity : value
+            }
+            sweep = finished
+            return finished.scores.map { $0 == -.infinity ? .nan : $0 }
+        }, predictTest: { chosen, _ in
+            let model = try sweep?.finalModel ?? LogisticRegression.fit(features: training.features, targets: training.targets,
+                                                                       inverseRegularisation: inverseRegularisations[chosen],
+                                                                       maxIterations: maxIterations, context: context)
+            return try model.probabilities(test)
+        })
     }
 }

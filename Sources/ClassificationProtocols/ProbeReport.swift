@@ -40,15 +40,43 @@ public struct ProbeProvenance: Codable, Sendable, Equatable {
     }
 }
 
-/// What `radprobe probe` writes: the provenance and the protocol's result, as JSON with sorted keys
-/// and snake_case names.
+/// Where the numbers of a probe on plain `.npy` arrays come from: each file by its role
+/// (`train_features`, `train_labels`, …) with the SHA-256 of its bytes.
+public struct ArrayProvenance: Codable, Sendable, Equatable {
+    public let radprobeVersion: String
+    /// Role → file path.
+    public let files: [String: String]
+    /// Role → SHA-256 of the file.
+    public let sha256: [String: String]
+
+    /// The provenance of the files given by role.
+    public init(files: [String: String], radprobeVersion: String) throws {
+        self.radprobeVersion = radprobeVersion
+        self.files = files
+        sha256 = try files.mapValues { try SHA256.hex(contentsOf: URL(fileURLWithPath: $0)) }
+    }
+}
+
+/// Where a probe's data came from: a feature store with its split (and the opened store and split, for
+/// protocols that draw from them), or plain arrays.
+public enum ProbeSource: Sendable {
+    case store(ProbeProvenance, DatasetSplit, FeatureStore)
+    case arrays(ArrayProvenance)
+}
+
+/// What the probe commands write: where the data came from (`store` or `arrays`) and the protocol's
+/// result, as JSON with sorted keys and snake_case names.
 public struct ProbeReport<Result: Codable & Sendable>: Codable, Sendable {
-    public let provenance: ProbeProvenance
+    public let store: ProbeProvenance?
+    public let arrays: ArrayProvenance?
     public let result: Result
 
-    /// A report of `result` from the data described by `provenance`.
-    public init(provenance: ProbeProvenance, result: Result) {
-        self.provenance = provenance
+    /// A report of `result` from the data of `source`.
+    public init(source: ProbeSource, result: Result) {
+        switch source {
+        case .store(let provenance, _, _): (store, arrays) = (provenance, nil)
+        case .arrays(let provenance): (store, arrays) = (nil, provenance)
+        }
         self.result = result
     }
 

@@ -1,4 +1,5 @@
 import Datasets
+import Metrics
 import Foundation
 import TensorCore
 import TensorKernels
@@ -38,34 +39,83 @@ public struct SelectionRecord: Codable, Sendable, Equatable {
     var chosenIndex: Int { candidates.firstIndex { $0.name == chosen }! }
 }
 
-/// Rows and patients of each part a protocol used.
+/// Rows (and patients, when known) of each part a protocol used.
 public struct PartSizes: Codable, Sendable, Equatable {
-    public let trainItems, trainPatients, validationItems, validationPatients, testItems, testPatients: Int
+    public let trainItems, validationItems, testItems: Int
+    public let trainPatients, validationPatients, testPatients: Int?
 
-    init(train: ProbePart, validation: ProbePart, test: ProbePart) {
-        (trainItems, trainPatients) = (train.count, train.patientCount)
-        (validationItems, validationPatients) = (validation.count, validation.patientCount)
-        (testItems, testPatients) = (test.count, test.patientCount)
+    init(train: ProbePart, validation: ProbePart?, test: ProbePart) {
+        func patients(_ part: ProbePart?) -> Int? { part.flatMap { $0.patientsKnown ? $0.patientCount : nil } }
+        (trainItems, validationItems, testItems) = (train.count, validation?.count ?? 0, test.count)
+        (trainPatients, validationPatients, testPatients) = (patients(train), patients(validation), patients(test))
     }
 }
 
-/// The outcome of one probe protocol on one dataset: its settings, the selection on validation, what
-/// was trained on for the test predictions, and the test metrics.
+/// The outcome of one probe protocol on one dataset: its settings, the selection on validation (nil
+/// when no validation rows were given and the single candidate was taken), the chosen candidate, what
+/// the final model was fitted on, and the test metrics (nil for unlabelled test rows).
 public struct ProbeResult: Codable, Sendable, Equatable {
     /// `knn`, `ml-knn`, `linear` or `logistic-regression`.
     public let protocolName: String
     /// The protocol's settings, as text (seeds included).
     public let configuration: [String: String]
-    public let selection: SelectionRecord
+    public let selection: SelectionRecord?
+    public let chosen: String
     /// What the final model was fitted on: `train` or `train+validation`.
     public let finalFit: String
     public let sizes: PartSizes
-    public let test: ClassificationMetrics
+    public let test: ClassificationMetrics?
 
     enum CodingKeys: String, CodingKey {
-        case configuration, selection, sizes, test
+        case configuration, selection, chosen, sizes, test
         case protocolName = "protocol"
         case finalFit = "final_fit"
+    }
+}
+
+/// A protocol's result and its test-set probabilities `[test rows, classes]` (softmax rows for
+/// multi-class data, per-finding probabilities for multi-label data).
+public struct ProbeOutcome: Sendable {
+    public let result: ProbeResult
+    public let testProbabilities: Tensor
+}
+
+/// The steps every protocol shares around its own fitting: score each candidate on validation (or take
+/// the single candidate when there is no validation part), predict the test rows with the chosen one
+/// fitted on training (+ validation when `refitsOnValidation`), and score the test rows when labelled.
+struct CandidateSearch {
+    let name: String
+    let configuration: [String: String]
+    let candidates: [String]
+    let refitsOnValidation: Bool
+
+    /// `validationScores` gets the validation part and a scorer of its probabilities, and returns one
+    /// score per candidate;
+    /// `predictTest` gets the chosen candidate and the rows to fit it on, and returns test probabilities.
+    func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
+             validationScores: (_ validation: ProbePart, _ score: (Tensor) throws -> Double) throws -> [Double],
+             predictTest: (_ chosen: Int, _ fitting: ProbePart) throws -> Tensor) throws -> ProbeOutcome {
+        guard !candidates.isEmpty else { throw ProbeProtocolError("\(name) has no candidate to try") }
+        var selection: SelectionRecord?
+        var fitting = data.train
+        if let validation = data.validation {
+            let labels = try validation.requireLabels("validation")
+            let scores = try validationScores(validation) { try metric.score($0, labels: labels, labelSpace: data.labelSpace) }
+            selection = try SelectionRecord(metric: metric, names: candidates, scores: scores)
+            if refitsOnValidation { fitting = try data.train.appending(validation) }
+        } else if candidates.count > 1 {
+            throw ProbeProtocolError("\(candidates.count) candidates of \(name) need validation rows to choose among them; give validation data or a single candidate")
+        }
+        let chosen = selection?.chosenIndex ?? 0
+        let probabilities = try predictTest(chosen, fitting)
+        let test = try data.test.labels.map {
+            try ClassificationMetrics(scores: probabilities, labels: $0, patients: data.test.patientsKnown ? data.test.patients : nil,
+                                      labelSpace: data.labelSpace, bootstrap: bootstrap)
+        }
+        let result = ProbeResult(protocolName: name, configuration: configuration, selection: selection, chosen: candidates[chosen],
+                                 finalFit: fitting.count > data.train.count ? "train+validation" : "train",
+                                 sizes: PartSizes(train: data.train, validation: data.validation, test: data.test), test: test)
+        return ProbeOutcome(result: result, testProbabilities: probabilities)
     }
 }
 

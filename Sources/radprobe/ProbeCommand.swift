@@ -6,28 +6,40 @@ import FileAccess
 import Foundation
 import LinearProbes
 import Metrics
+import TensorCore
+import Checkpoints
 
-/// `radprobe probe`: the study's classification protocols on a feature store and a split file.
-struct ProbeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "probe",
-        abstract: "Run a classification protocol (knn, linear, logreg, fewshot) on a feature store and a split file.",
-        subcommands: [ProbeKNN.self, ProbeLinear.self, ProbeLogisticRegression.self, ProbeFewShot.self]
-    )
-}
-
-/// The store, the split, the selection metric, the bootstrap and where the report goes.
+/// The data a probe runs on — a feature store with a split file, or plain `.npy` arrays — the
+/// selection metric, the bootstrap, and where the report and the test probabilities go.
 struct ProbeInputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("The feature store (radprobe extract).", valueName: "store"))
-    var store: String
+    @Argument(help: ArgumentHelp("The feature store (radprobe extract); or give the .npy options instead.", valueName: "store"))
+    var store: String?
 
     @Option(help: "The split file (radprobe datasets split) of the store's dataset.")
-    var split: String
+    var split: String?
+
+    @Option(help: "Training features .npy: [N, D] (or [N, L, D] class tokens of L blocks), instead of a store.")
+    var trainFeatures: String?
+
+    @Option(help: "Training labels .npy: [N] class indices, or [N, C] findings as 1/0 (NaN unknown).")
+    var trainLabels: String?
+
+    @Option(help: "Validation features .npy, to choose among several candidates (k values, heads, C values).")
+    var valFeatures: String?
+
+    @Option(help: "Validation labels .npy.")
+    var valLabels: String?
+
+    @Option(help: "Test features .npy.")
+    var testFeatures: String?
+
+    @Option(help: "Test labels .npy (without them, only the probabilities are written).")
+    var testLabels: String?
 
     @Option(help: "Validation metric that chooses among candidates: auroc-macro or accuracy (default: accuracy for multi-class data, auroc-macro otherwise).")
     var selectBy: SelectionMetric?
 
-    @Option(help: "Bootstrap resamples (over test patients) for the confidence intervals.")
+    @Option(help: "Bootstrap resamples for the confidence intervals (over test patients; over rows for .npy input).")
     var bootstrap: Int = 1000
 
     @Option(help: "Seed of the bootstrap.")
@@ -36,25 +48,56 @@ struct ProbeInputOptions: ParsableArguments {
     @Option(help: "Write the report (JSON: provenance, settings, every candidate's validation score, test metrics) here.")
     var out: String?
 
+    @Option(help: "Write the test probabilities [N_test, C] here (.npy, float32, test rows in order).")
+    var probabilitiesOut: String?
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         if bootstrap < 1 { throw ValidationError("--bootstrap must be at least 1 (got \(bootstrap)).") }
+        let arrays = [trainFeatures, trainLabels, valFeatures, valLabels, testFeatures, testLabels].contains { $0 != nil }
+        switch (store, arrays) {
+        case (.some, true): throw ValidationError("Give a feature store or .npy arrays, not both.")
+        case (nil, false): throw ValidationError("Give a feature store (with --split) or --train-features, --train-labels and --test-features.")
+        case (.some, false) where split == nil: throw ValidationError("A feature store needs --split (radprobe datasets split).")
+        case (nil, true) where trainFeatures == nil || trainLabels == nil || testFeatures == nil:
+            throw ValidationError("Plain arrays need --train-features, --train-labels and --test-features.")
+        case (nil, true) where (valFeatures == nil) != (valLabels == nil):
+            throw ValidationError("Give --val-features and --val-labels together.")
+        default: break
+        }
     }
 
-    /// The store's rows by the split, and everything a report records about them.
-    func load() throws -> (data: ProbeDataset, split: DatasetSplit, store: FeatureStore, provenance: ProbeProvenance) {
+    /// The data, and what a report records about where it came from.
+    func load() throws -> (data: ProbeDataset, source: ProbeSource) {
         try CommandFailure.wrap {
-            let store = try FeatureStore.open(at: URL(fileURLWithPath: self.store))
+            guard let store, let split else {
+                let files = ["train_features": trainFeatures, "train_labels": trainLabels, "validation_features": valFeatures,
+                             "validation_labels": valLabels, "test_features": testFeatures, "test_labels": testLabels].compactMapValues { $0 }
+                return (try arrays(), .arrays(try ArrayProvenance(files: files, radprobeVersion: RadProbeVersion.current)))
+            }
+            let opened = try FeatureStore.open(at: URL(fileURLWithPath: store))
             let splitURL = URL(fileURLWithPath: split)
-            let split = try SplitFile.read(splitURL)
-            let data = try ProbeDataset(store: store, split: split, splitFile: splitURL.path)
+            let division = try SplitFile.read(splitURL)
+            let data = try ProbeDataset(store: opened, split: division, splitFile: splitURL.path)
             for (part, ids) in data.missingRows.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 FileHandle.standardError.write(Data("note: \(ids.count) \(part.rawValue) items have no stored features (skipped during extraction), e.g. \(ids[0])\n".utf8))
             }
-            return (data, split, store, try ProbeProvenance(store: store, splitFile: splitURL, split: split, data: data,
-                                                            radprobeVersion: RadProbeVersion.current))
+            let provenance = try ProbeProvenance(store: opened, splitFile: splitURL, split: division, data: data,
+                                                 radprobeVersion: RadProbeVersion.current)
+            return (data, .store(provenance, division, opened))
         }
+    }
+
+    /// The `.npy` arrays as a dataset.
+    func arrays() throws -> ProbeDataset {
+        func read(_ path: String?) throws -> Tensor? { try path.map { try NumPyArray.read(contentsOf: URL(fileURLWithPath: $0)) } }
+        func part(_ features: String?, _ labels: String?) throws -> ProbeDataset.ArrayPart? {
+            guard let features else { return nil }
+            return ProbeDataset.ArrayPart(features: try read(features)!, labels: try read(labels), featureFile: features, labelFile: labels)
+        }
+        return try ProbeDataset(arrays: try part(trainFeatures, trainLabels)!, validation: try part(valFeatures, valLabels),
+                                test: try part(testFeatures, testLabels)!)
     }
 
     /// The bootstrap settings.
@@ -65,11 +108,19 @@ struct ProbeInputOptions: ParsableArguments {
     /// The metric that chooses, for data of `space`.
     func metric(for space: LabelSpace) -> SelectionMetric { selectBy ?? .default(for: space) }
 
-    /// Writes `report` to `--out` atomically, when given.
-    func write<Result>(_ report: ProbeReport<Result>) throws {
-        guard let out else { return }
-        try CommandFailure.wrap { try AtomicFile.write(report.encoded(), to: URL(fileURLWithPath: out)) }
-        print("report    \(out)")
+    /// Prints the summary, then writes the report (`--out`) and the test probabilities
+    /// (`--probabilities-out`) atomically, when asked for.
+    func finish<Result: Codable & Sendable>(_ result: Result, probabilities: Tensor?, source: ProbeSource, summary: String) throws {
+        print(summary)
+        if let out {
+            let report = ProbeReport(source: source, result: result)
+            try CommandFailure.wrap { try AtomicFile.write(report.encoded(), to: URL(fileURLWithPath: out)) }
+            print("report          \(out)")
+        }
+        if let probabilitiesOut, let probabilities {
+            try CommandFailure.wrap { try NumPyArray.write(probabilities, to: URL(fileURLWithPath: probabilitiesOut)) }
+            print("probabilities   \(probabilitiesOut)")
+        }
     }
 }
 
@@ -82,8 +133,8 @@ struct ProbeFeatureOptions: ParsableArguments {
     var patchMean = false
 }
 
-/// `radprobe probe knn`.
-struct ProbeKNN: AsyncParsableCommand {
+/// `radprobe knn`.
+struct KNNCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knn",
         abstract: "DINOv2's weighted kNN (multi-class) or ML-kNN (multi-label): k chosen on validation, tested with train + validation as support.",
@@ -105,14 +156,14 @@ struct ProbeKNN: AsyncParsableCommand {
 
     func run() async throws {
         let ks = try parseList(k, option: "--k", Int.init)
-        let (data, _, _, provenance) = try input.load()
-        let result = try CommandFailure.wrap {
+        let (data, source) = try input.load()
+        let outcome = try CommandFailure.wrap {
             try KNNProtocol(neighbourCounts: ks, temperature: temperature, blocks: features.blocks, usesPatchMean: features.patchMean)
                 .run(on: data, selectBy: input.metric(for: data.labelSpace), bootstrap: try input.bootstrapConfiguration,
                      context: input.compute.context)
         }
-        print(ProbeSummary.text(result, dataset: data.dataset))
-        try input.write(ProbeReport(provenance: provenance, result: result))
+        try input.finish(outcome.result, probabilities: outcome.testProbabilities, source: source,
+                         summary: ProbeSummary.text(outcome.result, dataset: data.dataset))
     }
 }
 
@@ -143,8 +194,8 @@ struct LinearGridOptions: ParsableArguments {
     }
 }
 
-/// `radprobe probe linear`.
-struct ProbeLinear: AsyncParsableCommand {
+/// `radprobe linear`.
+struct LinearCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "linear",
         abstract: "DINOv2's linear-probe grid: every head trained together, the best on validation retrained on train + validation and tested."
@@ -155,18 +206,18 @@ struct ProbeLinear: AsyncParsableCommand {
 
     func run() async throws {
         let probe = try grid.probe()
-        let (data, _, _, provenance) = try input.load()
-        let result = try CommandFailure.wrap {
+        let (data, source) = try input.load()
+        let outcome = try CommandFailure.wrap {
             try probe.run(on: data, selectBy: input.metric(for: data.labelSpace), bootstrap: try input.bootstrapConfiguration,
                           context: input.compute.context)
         }
-        print(ProbeSummary.text(result, dataset: data.dataset))
-        try input.write(ProbeReport(provenance: provenance, result: result))
+        try input.finish(outcome.result, probabilities: outcome.testProbabilities, source: source,
+                         summary: ProbeSummary.text(outcome.result, dataset: data.dataset))
     }
 }
 
-/// `radprobe probe logreg`.
-struct ProbeLogisticRegression: AsyncParsableCommand {
+/// `radprobe logreg`.
+struct LogisticRegressionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logreg",
         abstract: "DINOv2's logistic-regression sweep (L-BFGS, L2): C chosen on validation, refitted on train + validation and tested."
@@ -183,20 +234,20 @@ struct ProbeLogisticRegression: AsyncParsableCommand {
 
     func run() async throws {
         let values = try cValues.map { try parseList($0, option: "--c-values", Double.init) } ?? LogisticRegression.dinov2InverseRegularisations
-        let (data, _, _, provenance) = try input.load()
-        let result = try CommandFailure.wrap {
+        let (data, source) = try input.load()
+        let outcome = try CommandFailure.wrap {
             try LogisticRegressionProtocol(inverseRegularisations: values, blocks: features.blocks, usesPatchMean: features.patchMean,
                                            maxIterations: maxIterations)
                 .run(on: data, selectBy: input.metric(for: data.labelSpace), bootstrap: try input.bootstrapConfiguration,
                      context: input.compute.context)
         }
-        print(ProbeSummary.text(result, dataset: data.dataset))
-        try input.write(ProbeReport(provenance: provenance, result: result))
+        try input.finish(outcome.result, probabilities: outcome.testProbabilities, source: source,
+                         summary: ProbeSummary.text(outcome.result, dataset: data.dataset))
     }
 }
 
-/// `radprobe probe fewshot`.
-struct ProbeFewShot: AsyncParsableCommand {
+/// `radprobe fewshot`.
+struct FewShotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fewshot",
         abstract: "Few-shot linear probing: n patients per class drawn from train (several seeded draws), heads chosen on validation, never trained on it.",
@@ -219,14 +270,16 @@ struct ProbeFewShot: AsyncParsableCommand {
         let counts = try parseList(shots, option: "--shots", Int.init)
         guard draws >= 1 else { throw ValidationError("--draws must be at least 1.") }
         let probe = try grid.probe()
-        let (data, split, store, provenance) = try input.load()
+        let (data, source) = try input.load()
+        guard case .store(_, let split, let store) = source else {
+            throw ValidationError("Few-shot draws whole patients: give a feature store and its split, not .npy arrays.")
+        }
         let result = try CommandFailure.wrap {
             try FewShotProtocol(patientsPerClass: counts, draws: draws, seed: drawSeed, probe: probe)
                 .run(on: data, split: split, catalog: store.catalog, selectBy: input.metric(for: data.labelSpace),
                      bootstrap: try input.bootstrapConfiguration, context: input.compute.context)
         }
-        print(ProbeSummary.text(result, dataset: data.dataset))
-        try input.write(ProbeReport(provenance: provenance, result: result))
+        try input.finish(result, probabilities: nil, source: source, summary: ProbeSummary.text(result, dataset: data.dataset))
     }
 }
 

@@ -5,14 +5,18 @@ import Foundation
 /// intervals, per class, and which classes were undefined.
 enum ProbeSummary {
     static func text(_ result: ProbeResult, dataset: String) -> String {
-        let selection = result.selection, sizes = result.sizes
-        let best = selection.candidates.first { $0.name == selection.chosen }?.score
+        let sizes = result.sizes
+        let choice = result.selection.map { selection in
+            let best = selection.candidates.first { $0.name == selection.chosen }?.score
+            return "chose \(result.chosen) by validation \(selection.metric.rawValue) \(number(best)) of \(selection.candidates.count) candidates"
+        } ?? "\(result.chosen) (no validation rows: the single candidate)"
         var lines = [
             "dataset   \(dataset)",
-            "protocol  \(result.protocolName): chose \(selection.chosen) by validation \(selection.metric.rawValue) \(number(best)) of \(selection.candidates.count) candidates",
-            "trained   on \(result.finalFit): \(sizes.trainItems) train + \(sizes.validationItems) validation items; tested on \(sizes.testItems) items of \(sizes.testPatients) patients",
+            "protocol  \(result.protocolName): \(choice)",
+            "trained   on \(result.finalFit): \(sizes.trainItems) train + \(sizes.validationItems) validation rows; predicted \(sizes.testItems) test rows"
+                + (sizes.testPatients.map { " of \($0) patients" } ?? ""),
         ]
-        lines += metricLines(result.test)
+        lines += result.test.map(metricLines) ?? ["test      no labels given: probabilities only"]
         return lines.joined(separator: "\n")
     }
 

@@ -28,14 +28,14 @@ final class ClassificationProtocolTests: XCTestCase {
     func testPartsFollowTheSplitAndNameMissingRows() throws {
         let (data, split, _) = try data(.multiClass(classes: ["a", "b", "c"]))
         let parts = split.partsByID()
-        for (part, name) in [(data.train, SplitPart.train), (data.validation, .validation), (data.test, .test)] {
+        for (part, name) in [(data.train, SplitPart.train), (data.validation!, .validation), (data.test, .test)] {
             XCTAssertTrue(part.ids.allSatisfy { parts[$0] == name })
             XCTAssertEqual(part.features.count, part.count)
         }
-        XCTAssertEqual(data.train.count + data.validation.count + data.test.count, 79)
+        XCTAssertEqual(data.train.count + data.validation!.count + data.test.count, 79)
         XCTAssertEqual(data.missingRows.values.flatMap { $0 }, ["img005.png"])
         XCTAssertTrue(Set(data.train.patients).isDisjoint(with: data.test.patients))
-        XCTAssertTrue(Set(data.validation.patients).isDisjoint(with: data.test.patients))
+        XCTAssertTrue(Set(data.validation!.patients).isDisjoint(with: data.test.patients))
     }
 
     func testSplitOfAnotherCatalogAndSegmentationStoresAreRefused() throws {
@@ -58,24 +58,24 @@ final class ClassificationProtocolTests: XCTestCase {
     func testKNNSelectsOnValidationAndTestsWithTrainPlusValidation() throws {
         let space = LabelSpace.multiClass(classes: ["a", "b", "c"])
         let (data, _, _) = try data(space)
-        let result = try KNNProtocol(neighbourCounts: [1, 5, 15]).run(on: data, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context)
+        let result = try KNNProtocol(neighbourCounts: [1, 5, 15]).run(on: data, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context).result
         XCTAssertEqual(result.protocolName, "knn")
         let matrix = { (part: ProbePart) in try part.features.matrix(blocks: 1, usesPatchMean: false) }
-        let labels = { (part: ProbePart) in part.labels.map { Int($0[0]) } }
+        let labels = { (part: ProbePart) in part.labels!.map { Int($0[0]) } }
         let validation = try WeightedKNNClassifier(support: matrix(data.train), labels: labels(data.train), classCount: 3)
-            .classify(matrix(data.validation), neighbourCounts: [1, 5, 15], context: context)
-        let expected = try validation.map { try SelectionMetric.aurocMacro.score($0.scores, part: data.validation, labelSpace: space) }
-        XCTAssertEqual(result.selection.candidates.map(\.score), expected)
+            .classify(matrix(data.validation!), neighbourCounts: [1, 5, 15], context: context)
+        let expected = try validation.map { try SelectionMetric.aurocMacro.score($0.scores, labels: data.validation!.labels!, labelSpace: space) }
+        XCTAssertEqual(result.selection?.candidates.map(\.score), expected)
         let best = expected.indices.max { expected[$0] < expected[$1] || (expected[$0] == expected[$1] && $0 > $1) }!
-        XCTAssertEqual(result.selection.chosen, "k=\([1, 5, 15][best])")
-        let both = try data.train.appending(data.validation)
+        XCTAssertEqual(result.chosen, "k=\([1, 5, 15][best])")
+        let both = try data.train.appending(data.validation!)
         let test = try WeightedKNNClassifier(support: matrix(both), labels: labels(both), classCount: 3)
             .classify(matrix(data.test), neighbourCounts: [[1, 5, 15][best]], context: context)[0].scores
         let auroc = try AUROC.oneVsRest(scores: DoubleMatrix(rows: data.test.count, columns: 3, values: test.scalars.map(Double.init)),
                                         labels: labels(data.test))
-        XCTAssertEqual(result.test.aurocMacro.value, auroc.macro)
+        XCTAssertEqual(result.test?.aurocMacro.value, auroc.macro)
         XCTAssertGreaterThan(auroc.macro ?? 0, 0.8, "separable synthetic classes")
-        XCTAssertNotNil(result.test.accuracy)
+        XCTAssertNotNil(result.test?.accuracy)
         XCTAssertEqual(result.finalFit, "train+validation")
     }
 
@@ -87,42 +87,43 @@ final class ClassificationProtocolTests: XCTestCase {
         }
         let known = try data.train.keeping(Set(data.train.ids.filter { $0 != "img008.png" }))
         let resolved = data.replacing(train: known)
-        let result = try KNNProtocol(neighbourCounts: [3, 7]).run(on: resolved, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context)
+        let result = try KNNProtocol(neighbourCounts: [3, 7]).run(on: resolved, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context).result
         XCTAssertEqual(result.protocolName, "ml-knn")
-        XCTAssertNil(result.test.accuracy)
-        XCTAssertEqual(result.test.aurocPerClass.count, 2)
-        XCTAssertGreaterThan(result.test.aurocMacro.value ?? 0, 0.7)
+        XCTAssertNil(result.test?.accuracy)
+        XCTAssertEqual(result.test?.aurocPerClass.count, 2)
+        XCTAssertGreaterThan(result.test?.aurocMacro.value ?? 0, 0.7)
     }
 
     func testLinearProbeChoosesTheBestValidationHeadAndRefits() throws {
         let space = LabelSpace.multiLabel(findings: ["x", "y"])
         let (data, _, _) = try data(space)
         let probe = LinearProbeProtocol(learningRates: [0.01, 1], blockChoices: [1, 2, 4], epochs: 3, batchSize: 16, seed: 2)
-        let result = try probe.run(on: data, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context)
-        XCTAssertEqual(result.selection.candidates.count, 8, "blocks 4 exceeds the 2 stored blocks and is left out")
-        let scores = result.selection.candidates.map { $0.score ?? -1 }
-        XCTAssertEqual(result.selection.chosen, result.selection.candidates[scores.firstIndex(of: scores.max()!)!].name)
+        let result = try probe.run(on: data, selectBy: .aurocMacro, bootstrap: bootstrap(), context: context).result
+        XCTAssertEqual(result.selection?.candidates.count, 8, "blocks 4 exceeds the 2 stored blocks and is left out")
+        let scores = result.selection!.candidates.map { $0.score ?? -1 }
+        XCTAssertEqual(result.chosen, result.selection?.candidates[scores.firstIndex(of: scores.max()!)!].name)
         let chosen = try LinearProbeConfiguration.dinov2Grid(blockChoices: [1, 2], learningRates: [0.01, 1], batchSize: 16)
-            .first { $0.description == result.selection.chosen }!
+            .first { $0.description == result.chosen }!
         let options = LinearProbeTrainingOptions(epochs: 3, batchSize: 16, shuffleSeed: 2, initialisationSeed: 2)
-        let refit = try LinearProbeSearch.refit(chosen, training: (data.train.features, data.train.targets(space)),
-                                                validation: (data.validation.features, data.validation.targets(space)),
+        let targets = { (part: ProbePart) in ProbeTargets.multiLabel(Tensor(shape: [part.count, 2], values: part.labels!.flatMap { $0 })) }
+        let refit = try LinearProbeSearch.refit(chosen, training: (data.train.features, targets(data.train)),
+                                                validation: (data.validation!.features, targets(data.validation!)),
                                                 test: data.test.features, options: options, context: context)
         let sigmoid = refit.testLogits.scalars.map { Double(1 / (1 + exp(-$0))) }
         let auroc = try AUROC.multiLabel(scores: DoubleMatrix(rows: data.test.count, columns: 2, values: sigmoid),
-                                         labels: DoubleMatrix(rows: data.test.count, columns: 2, values: data.test.labels.flatMap { $0.map(Double.init) }))
-        XCTAssertEqual(result.test.aurocMacro.value, auroc.macro)
-        XCTAssertNotNil(result.test.aurocMacro.lower)
+                                         labels: DoubleMatrix(rows: data.test.count, columns: 2, values: data.test.labels!.flatMap { $0.map(Double.init) }))
+        XCTAssertEqual(result.test?.aurocMacro.value, auroc.macro)
+        XCTAssertNotNil(result.test?.aurocMacro.lower)
     }
 
     func testLogisticRegressionSweep() throws {
         let space = LabelSpace.multiClass(classes: ["a", "b", "c"])
         let (data, _, _) = try data(space)
         let result = try LogisticRegressionProtocol(inverseRegularisations: [0.001, 1], blocks: 2, usesPatchMean: true)
-            .run(on: data, selectBy: .accuracy, bootstrap: bootstrap(), context: context)
-        XCTAssertEqual(result.selection.candidates.map(\.name), ["C=0.001", "C=1.0"])
-        XCTAssertEqual(result.selection.metric, .accuracy)
-        XCTAssertGreaterThan(result.test.accuracy?.value ?? 0, 0.7)
+            .run(on: data, selectBy: .accuracy, bootstrap: bootstrap(), context: context).result
+        XCTAssertEqual(result.selection?.candidates.map(\.name), ["C=0.001", "C=1.0"])
+        XCTAssertEqual(result.selection?.metric, .accuracy)
+        XCTAssertGreaterThan(result.test?.accuracy?.value ?? 0, 0.7)
     }
 
     /// Each draw trains on train-part patients only, n per class; validation and test stay whole.
@@ -139,9 +140,9 @@ final class ClassificationProtocolTests: XCTestCase {
             for draw in point.draws {
                 XCTAssertEqual(draw.patients.count, 3 * point.patientsPerClass)
                 XCTAssertTrue(Set(draw.patients).isSubset(of: trainPatients))
-                XCTAssertEqual(draw.test.items, data.test.count)
+                XCTAssertEqual(draw.test?.items, data.test.count)
             }
-            let values = point.draws.compactMap(\.test.aurocMacro.value)
+            let values = point.draws.compactMap { $0.test?.aurocMacro.value }
             let mean = values.reduce(0, +) / 3
             XCTAssertEqual(point.aurocMacroMean!, mean, accuracy: 1e-12)
             XCTAssertEqual(point.aurocMacroStd!, (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2).squareRoot(), accuracy: 1e-12)
@@ -152,10 +153,10 @@ final class ClassificationProtocolTests: XCTestCase {
         let subset = data.replacing(train: try data.train.keeping(Set(first.ids)))
         var alone = probe
         alone.refitsOnValidation = false
-        let expected = try alone.run(on: subset, selectBy: .accuracy, bootstrap: bootstrap(10), context: context)
+        let expected = try alone.run(on: subset, selectBy: .accuracy, bootstrap: bootstrap(10), context: context).result
         XCTAssertEqual(result.points[0].draws[0].test, expected.test, "the draw's head is tested as trained on the draw alone")
         XCTAssertEqual(expected.finalFit, "train")
-        let refitted = try probe.run(on: subset, selectBy: .accuracy, bootstrap: bootstrap(10), context: context)
+        let refitted = try probe.run(on: subset, selectBy: .accuracy, bootstrap: bootstrap(10), context: context).result
         XCTAssertNotEqual(refitted.test, expected.test, "a refit on validation would change the test predictions")
     }
 
@@ -165,15 +166,16 @@ final class ClassificationProtocolTests: XCTestCase {
         let splitURL = root.appendingPathComponent("split.csv")
         let split = try SyntheticStore.split(of: store, at: splitURL)
         let data = try ProbeDataset(store: store, split: split, splitFile: splitURL.path)
-        let result = try KNNProtocol(neighbourCounts: [3, 9]).run(on: data, selectBy: .accuracy, bootstrap: bootstrap(), context: context)
-        let report = ProbeReport(provenance: try ProbeProvenance(store: store, splitFile: splitURL, split: split, data: data, radprobeVersion: "9.9"),
-                                 result: result)
+        let result = try KNNProtocol(neighbourCounts: [3, 9]).run(on: data, selectBy: .accuracy, bootstrap: bootstrap(), context: context).result
+        let provenance = try ProbeProvenance(store: store, splitFile: splitURL, split: split, data: data, radprobeVersion: "9.9")
+        let report = ProbeReport(source: .store(provenance, split, store), result: result)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: report.encoded()) as? [String: Any])
-        let provenance = try XCTUnwrap(json["provenance"] as? [String: Any])
-        XCTAssertEqual(provenance["store_key"] as? String, store.plan.key.key)
-        XCTAssertEqual(provenance["split_method"] as? String, "stratified;seed=3;validation=0.2;test=0.3")
-        XCTAssertEqual(provenance["split_sha256"] as? String, try SHA256.hex(contentsOf: splitURL))
-        XCTAssertEqual(provenance["radprobe_version"] as? String, "9.9")
+        let recorded = try XCTUnwrap(json["store"] as? [String: Any])
+        XCTAssertEqual(recorded["store_key"] as? String, store.plan.key.key)
+        XCTAssertEqual(recorded["split_method"] as? String, "stratified;seed=3;validation=0.2;test=0.3")
+        XCTAssertEqual(recorded["split_sha256"] as? String, try SHA256.hex(contentsOf: splitURL))
+        XCTAssertEqual(recorded["radprobe_version"] as? String, "9.9")
+        XCTAssertNil(json["arrays"])
         let body = try XCTUnwrap(json["result"] as? [String: Any])
         XCTAssertEqual(body["protocol"] as? String, "knn")
         XCTAssertEqual(((body["selection"] as? [String: Any])?["candidates"] as? [[String: Any]])?.count, 2)

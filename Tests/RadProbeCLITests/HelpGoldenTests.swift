@@ -26,11 +26,10 @@ final class HelpGoldenTests: XCTestCase {
     func testExtractMergeHelp() throws { try assertHelpMatchesGolden("extract-merge", ["extract", "merge"]) }
     func testDatasetsSplitHelp() throws { try assertHelpMatchesGolden("datasets-split", ["datasets", "split"]) }
     func testDatasetsVerifyHelp() throws { try assertHelpMatchesGolden("datasets-verify", ["datasets", "verify"]) }
-    func testProbeHelp() throws { try assertHelpMatchesGolden("probe", ["probe"]) }
-    func testProbeKNNHelp() throws { try assertHelpMatchesGolden("probe-knn", ["probe", "knn"]) }
-    func testProbeLinearHelp() throws { try assertHelpMatchesGolden("probe-linear", ["probe", "linear"]) }
-    func testProbeLogRegHelp() throws { try assertHelpMatchesGolden("probe-logreg", ["probe", "logreg"]) }
-    func testProbeFewShotHelp() throws { try assertHelpMatchesGolden("probe-fewshot", ["probe", "fewshot"]) }
+    func testKNNHelp() throws { try assertHelpMatchesGolden("knn", ["knn"]) }
+    func testLinearHelp() throws { try assertHelpMatchesGolden("linear", ["linear"]) }
+    func testLogRegHelp() throws { try assertHelpMatchesGolden("logreg", ["logreg"]) }
+    func testFewShotHelp() throws { try assertHelpMatchesGolden("fewshot", ["fewshot"]) }
 
     func assertHelpMatchesGolden(_ name: String, _ subcommand: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let run = try radprobeSucceeds(subcommand + ["--help"], file: file, line: line)

@@ -1,9 +1,11 @@
+import Checkpoints
 import Foundation
+import TensorCore
 import TestSupport
 import XCTest
 
-/// `radprobe probe` end to end: extract a manifest dataset with the tiny model, split it, run each
-/// protocol, and read its report.
+/// `radprobe knn|linear|logreg|fewshot` end to end: extract a manifest dataset with the tiny model, split
+/// it, run each protocol, and read its report; and the same protocols on plain `.npy` arrays.
 final class ProbeCommandTests: XCTestCase {
     /// A store of 24 labelled images (and one unreadable; class tokens of 2 blocks only) and a stratified split of it.
     func storeAndSplit() throws -> (store: String, split: String, folder: URL) {
@@ -31,7 +33,7 @@ final class ProbeCommandTests: XCTestCase {
         ]
         for (name, options) in runs {
             let out = folder.appendingPathComponent("\(name).json")
-            let run = try radprobeSucceeds(["probe", name, store] + common + options + ["--out", out.path])
+            let run = try radprobeSucceeds([name, store] + common + options + ["--out", out.path])
             XCTAssertTrue(run.stdout.contains("test      AUROC macro"), run.stdout)
             XCTAssertTrue(run.stderr.contains("have no stored features (skipped during extraction), e.g. broken.png"), run.stderr)
             let json = try report(out)
@@ -39,7 +41,7 @@ final class ProbeCommandTests: XCTestCase {
             let selection = try XCTUnwrap(result["selection"] as? [String: Any])
             XCTAssertEqual(selection["metric"] as? String, "accuracy", "multi-class data select by accuracy")
             XCTAssertNotNil((result["test"] as? [String: Any])?["accuracy"])
-            XCTAssertEqual((json["provenance"] as? [String: Any])?["split_file"] as? String, split)
+            XCTAssertEqual((json["store"] as? [String: Any])?["split_file"] as? String, split)
         }
         let linear = try report(folder.appendingPathComponent("linear.json"))
         let candidates = ((linear["result"] as? [String: Any])?["selection"] as? [String: Any])?["candidates"] as? [[String: Any]]
@@ -49,7 +51,7 @@ final class ProbeCommandTests: XCTestCase {
     func testFewShotReportsEachNumberOfPatients() throws {
         let (store, split, folder) = try storeAndSplit()
         let out = folder.appendingPathComponent("fewshot.json")
-        let run = try radprobeSucceeds(["probe", "fewshot", store, "--split", split, "--shots", "1,2", "--draws", "2",
+        let run = try radprobeSucceeds(["fewshot", store, "--split", split, "--shots", "1,2", "--draws", "2",
                                         "--learning-rates", "0.1", "--epochs", "2", "--batch-size", "2", "--bootstrap", "5",
                                         "--out", out.path, "--threads", "2"])
         XCTAssertTrue(run.stdout.contains("patients/class"), run.stdout)
@@ -60,13 +62,83 @@ final class ProbeCommandTests: XCTestCase {
 
     func testBadInputIsRefusedClearly() throws {
         let (store, split, folder) = try storeAndSplit()
-        assertFails(try radprobe(["probe", "knn", store, "--split", split, "--k", "1,x"]), mentioning: ["--k must be a comma-separated list"])
-        assertFails(try radprobe(["probe", "knn", store, "--split", split, "--k", "500"]), mentioning: ["500"])
-        assertFails(try radprobe(["probe", "linear", store, "--split", split, "--block-choices", "4"]),
-                    mentioning: ["keeps 2 blocks", "--layers 4"])
-        assertFails(try radprobe(["probe", "knn", store, "--split", split, "--patch-mean"]), mentioning: ["--patch-tokens mean"])
-        assertFails(try radprobe(["probe", "knn", folder.path, "--split", split]), mentioning: ["not a feature store"])
+        assertFails(try radprobe(["knn", store, "--split", split, "--k", "1,x"]), mentioning: ["--k must be a comma-separated list"])
+        assertFails(try radprobe(["knn", store, "--split", split, "--k", "500"]), mentioning: ["500"])
+        assertFails(try radprobe(["linear", store, "--split", split, "--block-choices", "4"]),
+                    mentioning: ["hold 2 blocks", "--layers 4"])
+        assertFails(try radprobe(["knn", store, "--split", split, "--patch-mean"]), mentioning: ["--patch-tokens mean"])
+        assertFails(try radprobe(["knn", folder.path, "--split", split]), mentioning: ["not a feature store"])
         try Data("# radprobe split v1 dataset=manifest\n".utf8).write(to: folder.appendingPathComponent("bad.csv"))
-        assertFails(try radprobe(["probe", "knn", store, "--split", folder.appendingPathComponent("bad.csv").path]), mentioning: ["bad.csv"])
+        assertFails(try radprobe(["knn", store, "--split", folder.appendingPathComponent("bad.csv").path]), mentioning: ["bad.csv"])
+    }
+
+    /// The example: kNN on arrays without test labels writes class probabilities [N_test, C]
+    /// equal to DINOv2's vote (the softmax over the k neighbours' similarities / T, summed per class).
+    func testKNNOnArraysWritesProbabilities() throws {
+        let folder = try temporaryDirectory()
+        let train: [[Float]] = [[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0.1], [0, 0, 1], [0.1, 0, 0.95]]
+        let labels: [Float] = [0, 0, 1, 1, 2, 2]
+        let test: [[Float]] = [[0.8, 0.3, 0], [0, 0.2, 1]]
+        func write(_ rows: [[Float]], _ name: String) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try NumPyArray.write(Tensor(shape: [rows.count, rows[0].count], values: rows.flatMap { $0 }), to: url)
+            return url.path
+        }
+        let labelFile = folder.appendingPathComponent("labels.npy")
+        try NumPyArray.write(Tensor(shape: [6], values: labels), to: labelFile)
+        let out = folder.appendingPathComponent("p.npy")
+        let run = try radprobeSucceeds(["knn", "--train-features", try write(train, "f.npy"), "--train-labels", labelFile.path,
+                                        "--test-features", try write(test, "g.npy"), "--k", "2", "--temperature", "0.07",
+                                        "--probabilities-out", out.path])
+        XCTAssertTrue(run.stdout.contains("no labels given"), run.stdout)
+        let probabilities = try NumPyArray.read(contentsOf: out)
+        XCTAssertEqual(probabilities.shape, [2, 3])
+        func cosine(_ a: [Float], _ b: [Float]) -> Float {
+            zip(a, b).map(*).reduce(0, +) / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
+        }
+        for (row, query) in test.enumerated() {
+            let ranked = train.indices.sorted { cosine(query, train[$0]) > cosine(query, train[$1]) }.prefix(2)
+            let weights = ranked.map { exp(cosine(query, train[$0]) / 0.07) }
+            var expected = [Float](repeating: 0, count: 3)
+            for (index, weight) in zip(ranked, weights) { expected[Int(labels[index])] += weight / weights.reduce(0, +) }
+            for c in 0..<3 { XCTAssertEqual(probabilities[row, c], expected[c], accuracy: 1e-5) }
+        }
+        assertFails(try radprobe(["knn", "--train-features", try write(train, "f2.npy"), "--train-labels", labelFile.path,
+                                  "--test-features", try write(test, "g2.npy"), "--k", "1,2"]),
+                    mentioning: ["2 candidates of knn need validation rows"])
+        assertFails(try radprobe(["knn", "--train-features", try write(train, "f3.npy"), "--train-labels", labelFile.path,
+                                  "--test-features", try write([[1, 2]], "g3.npy"), "--k", "1"]),
+                    mentioning: ["g3.npy", "widths must agree"])
+    }
+
+    /// Arrays with validation rows choose among candidates; with test labels, metrics over rows.
+    func testLinearOnArraysWithValidation() throws {
+        let folder = try temporaryDirectory()
+        func write(_ name: String, _ shape: [Int], _ values: [Float]) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try NumPyArray.write(Tensor(shape: shape, values: values), to: url)
+            return url.path
+        }
+        func rows(_ count: Int, shift: Int) -> ([Float], [Float]) {
+            let labels = (0..<count).map { Float(($0 + shift) % 2) }
+            var features: [Float] = []
+            for (row, label) in labels.enumerated() {
+                let jitter = Float(row % 3) * 0.1
+                features += [label * 2 - 1 + jitter, Float(row % 5) * 0.1]
+            }
+            return (features, labels)
+        }
+        let (trainX, trainY) = rows(20, shift: 0), (valX, valY) = rows(8, shift: 1), (testX, testY) = rows(10, shift: 0)
+        let out = folder.appendingPathComponent("r.json")
+        try radprobeSucceeds(["linear", "--train-features", try write("a.npy", [20, 2], trainX), "--train-labels", try write("b.npy", [20], trainY),
+                              "--val-features", try write("c.npy", [8, 2], valX), "--val-labels", try write("d.npy", [8], valY),
+                              "--test-features", try write("e.npy", [10, 2], testX), "--test-labels", try write("f.npy", [10], testY),
+                              "--learning-rates", "0.1,1", "--epochs", "5", "--batch-size", "4", "--bootstrap", "20", "--out", out.path])
+        let json = try report(out)
+        XCTAssertNotNil((json["arrays"] as? [String: Any])?["sha256"])
+        let result = try XCTUnwrap(json["result"] as? [String: Any])
+        XCTAssertEqual(((result["selection"] as? [String: Any])?["candidates"] as? [Any])?.count, 2)
+        XCTAssertEqual(((result["test"] as? [String: Any])?["bootstrap"] as? [String: Any])?["units"] as? String, "rows")
+        XCTAssertEqual(((result["test"] as? [String: Any])?["auroc_macro"] as? [String: Any])?["value"] as? Double, 1)
     }
 }
