@@ -141,4 +141,29 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(((result["test"] as? [String: Any])?["bootstrap"] as? [String: Any])?["units"] as? String, "rows")
         XCTAssertEqual(((result["test"] as? [String: Any])?["auroc_macro"] as? [String: Any])?["value"] as? Double, 1)
     }
+
+    /// Documented behaviour for a finding without training positives (the linear head still ranks the
+    /// test rows; logistic regression refuses it, naming the finding) and refusal of NaN features.
+    func testFindingWithoutPositivesAndNaNFeatures() throws {
+        let folder = try temporaryDirectory()
+        func write(_ name: String, _ shape: [Int], _ values: [Float]) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try NumPyArray.write(Tensor(shape: shape, values: values), to: url)
+            return url.path
+        }
+        let features = (0..<40).map { Float(sin(Double($0))) }
+        let labels: [Float] = (0..<20).flatMap { row -> [Float] in [Float(row % 2), 0] }
+        let testLabels: [Float] = (0..<5).flatMap { row -> [Float] in [Float(row % 2), Float((row / 2) % 2)] }
+        let arrays = ["--train-features", try write("x.npy", [20, 2], features), "--train-labels", try write("y.npy", [20, 2], labels),
+                      "--test-features", try write("t.npy", [5, 2], Array(features.prefix(10))),
+                      "--test-labels", try write("ty.npy", [5, 2], testLabels), "--bootstrap", "5"]
+        let linear = try radprobeSucceeds(["linear"] + arrays + ["--learning-rates", "0.1", "--epochs", "2", "--batch-size", "4"])
+        XCTAssertTrue(linear.stdout.contains("AUROC macro"), linear.stdout)
+        assertFails(try radprobe(["logreg"] + arrays + ["--c-values", "1"]), mentioning: ["label 1", "positive and negative"])
+        var broken = features
+        broken[7] = .nan
+        assertFails(try radprobe(["knn", "--train-features", try write("n.npy", [20, 2], broken), "--train-labels", folder.appendingPathComponent("y.npy").path,
+                                  "--test-features", folder.appendingPathComponent("t.npy").path, "--k", "3"]),
+                    mentioning: ["n.npy", "non-finite value at item 3"])
+    }
 }
