@@ -83,6 +83,8 @@ release: $(RADPROBE)
 bench: $(RADPROBE)
 	$(RADPROBE) bench
 	$(RADPROBE) bench decode
+	$(RADPROBE) bench extract
+	$(RADPROBE) bench probes
 
 clean:
 	rm -rf .build $(ASSETS) demo-output

@@ -17,6 +17,8 @@ public struct LogisticRegressionModel: Sendable {
     public let isMultiLabel: Bool
     /// Outputs of `probabilities`.
     public let classes: Int
+    /// L-BFGS iterations of the fit: one per label for multi-label models, a single entry otherwise.
+    public let iterations: [Int]
 
     /// Probabilities `[items, classes]` of `features` `[items, featureCount]`.
     public func probabilities(_ features: Tensor) throws -> Tensor {
@@ -62,52 +64,65 @@ public enum LogisticRegression {
 
     /// Fits `features` `[items, featureCount]` against `targets`. Iteration stops when every component of
     /// the gradient of the per-item objective is at most `gradientTolerance`, or after `maxIterations`.
+    /// L-BFGS starts from `initialModel` when given (a warm start: a model of the same kind, outputs and
+    /// feature count, such as the fit for a neighbouring `C`), else from zero; the objective is strictly
+    /// convex, so the start changes only the iterations needed, not the optimum.
     public static func fit(features: Tensor, targets: ProbeTargets, inverseRegularisation: Double,
                            maxIterations: Int = defaultMaxIterations, gradientTolerance: Double = 1e-10,
-                           context: ComputeContext) throws -> LogisticRegressionModel {
+                           initialModel: LogisticRegressionModel? = nil, context: ComputeContext) throws -> LogisticRegressionModel {
         guard inverseRegularisation > 0, inverseRegularisation.isFinite else { throw TrainingError("C must be finite and > 0, not \(inverseRegularisation)") }
         guard features.rank == 2, features.shape[0] > 0, features.shape[1] > 0 else { throw TrainingError("features must be a non-empty [items, features] matrix, not \(features.shape)") }
         try targets.validate(itemCount: features.shape[0], role: "the logistic-regression training set")
         guard features.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) else { throw TrainingError("features hold a non-finite value") }
         let (rows, columns) = (features.shape[0], features.shape[1])
-        let values = features.scalars.map(Double.init)
+        let isMultiLabel: Bool
+        if case .multiLabel = targets { isMultiLabel = true } else { isMultiLabel = false }
+        if let initialModel {
+            guard initialModel.isMultiLabel == isMultiLabel, initialModel.classes == targets.classes, initialModel.coefficients[0].count == columns else {
+                throw TrainingError("the initial model (\(initialModel.classes) outputs of \(initialModel.coefficients[0].count) features) does not fit \(targets.classes) outputs of \(columns) features")
+            }
+        }
         let solver = LBFGS(maxIterations: maxIterations, gradientTolerance: gradientTolerance)
 
-        func solve(_ objective: LogisticObjective) throws -> [[Double]] {
-            let solution = try solver.minimize(from: [Double](repeating: 0, count: objective.parameterCount), objective: objective.evaluate).x
-            return (0..<objective.outputs).map { Array(solution[$0 * (columns + 1)..<($0 + 1) * (columns + 1)]) }
+        /// Rows `outputRows` of the model, fitted from the initial model's rows (or zero).
+        func solve(_ objective: LogisticObjective, outputRows: Range<Int>) throws -> (rows: [[Double]], iterations: Int) {
+            let start = initialModel.map { model in outputRows.flatMap { model.coefficients[$0] + [model.intercepts[$0]] } }
+                ?? [Double](repeating: 0, count: objective.parameterCount)
+            let solution = try solver.minimize(from: start, objective: objective.evaluate)
+            return ((0..<objective.outputs).map { Array(solution.x[$0 * (columns + 1)..<($0 + 1) * (columns + 1)]) }, solution.iterations)
         }
 
-        var rowsOut: [[Double]]
+        var rowsOut: [[Double]], iterations: [Int]
         switch targets {
         case .multiClass(let labels, let classes):
             guard classes >= 2, Set(labels).count == classes else {
                 throw TrainingError("every one of the \(classes) classes (at least two) must occur in the training labels")
             }
-            rowsOut = try solve(LogisticObjective(features: values, rows: rows, columns: columns, outputs: classes == 2 ? 1 : classes,
-                                                  binaryTargets: labels.map(Double.init), classLabels: labels,
-                                                  inverseRegularisation: inverseRegularisation, context: context))
+            let outputs = classes == 2 ? 1 : classes
+            let objectiveTargets: LogisticObjective.Targets = classes == 2 ? .binary(labels.map(Double.init)) : .classes(labels)
+            let fitted = try solve(LogisticObjective(features: features, outputs: outputs, targets: objectiveTargets,
+                                                     inverseRegularisation: inverseRegularisation, context: context),
+                                   outputRows: 0..<outputs)
+            (rowsOut, iterations) = (fitted.rows, [fitted.iterations])
             if classes > 2 {
                 let meanIntercept = rowsOut.map { $0[columns] }.reduce(0, +) / Double(classes)
                 for k in rowsOut.indices { rowsOut[k][columns] -= meanIntercept }
             }
         case .multiLabel(let labelTensor):
             let labels = labelTensor.scalars, classes = targets.classes
-            rowsOut = try (0..<classes).map { label in
-                let known = (0..<rows).filter { !labels[$0 * classes + label].isNaN }
-                let y = known.map { Double(labels[$0 * classes + label]) }
+            let fits = try (0..<classes).map { label in
+                let y = (0..<rows).map { Double(labels[$0 * classes + label]) }
                 guard y.contains(0), y.contains(1) else {
                     throw TrainingError("label \(label) needs both positive and negative known training targets")
                 }
-                let x = known.flatMap { values[$0 * columns..<($0 + 1) * columns] }
-                return try solve(LogisticObjective(features: x, rows: known.count, columns: columns, outputs: 1, binaryTargets: y,
-                                                   classLabels: [], inverseRegularisation: inverseRegularisation, context: context))[0]
+                return try solve(LogisticObjective(features: features, outputs: 1, targets: .binary(y),
+                                                   inverseRegularisation: inverseRegularisation, context: context),
+                                 outputRows: label..<label + 1)
             }
+            (rowsOut, iterations) = (fits.map { $0.rows[0] }, fits.map(\.iterations))
         }
         if let bad = rowsOut.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) { throw TrainingError("the fit of output \(bad) diverged") }
-        let isMultiLabel: Bool
-        if case .multiLabel = targets { isMultiLabel = true } else { isMultiLabel = false }
         return LogisticRegressionModel(coefficients: rowsOut.map { Array($0.dropLast()) }, intercepts: rowsOut.map { $0[columns] },
-                                       isMultiLabel: isMultiLabel, classes: targets.classes)
+                                       isMultiLabel: isMultiLabel, classes: targets.classes, iterations: iterations)
     }
 }

@@ -5,6 +5,11 @@ import Training
 /// DINOv2's `sweep_C_values` and final fit: a model per `C` on the training set, each scored on the
 /// validation set by the caller's metric of the probabilities (higher is better; ties go to the first `C`
 /// in sweep order), then the best `C` refitted on training + validation.
+///
+/// Each fit after the first starts from the previous `C`'s solution (a warm start along the path of `C`
+/// values), and the refit from the best `C`'s; the objective is strictly convex, so this changes only
+/// how many L-BFGS iterations each fit needs, not the models (to the solver's tolerance). DINOv2's
+/// reference starts every fit from zero.
 public struct LogisticRegressionSweep: Sendable {
     /// The `C` values tried, in order.
     public let inverseRegularisations: [Double]
@@ -14,6 +19,8 @@ public struct LogisticRegressionSweep: Sendable {
     public let bestIndex: Int
     /// The model refitted with the best `C` on training + validation.
     public let finalModel: LogisticRegressionModel
+    /// L-BFGS iterations of each `C`'s fit (summed over labels for multi-label targets).
+    public let iterations: [Int]
 
     /// The chosen `C`.
     public var bestInverseRegularisation: Double { inverseRegularisations[bestIndex] }
@@ -28,19 +35,24 @@ public struct LogisticRegressionSweep: Sendable {
             throw TrainingError("training features \(training.features.shape) and validation features \(validation.features.shape) must be [items, features] of equal width")
         }
         try validation.targets.validate(itemCount: validation.features.shape[0], role: "the validation set")
-        scores = try values.map { c in
+        var models: [LogisticRegressionModel] = [], scores: [Double] = []
+        for c in values {
             let model = try LogisticRegression.fit(features: training.features, targets: training.targets, inverseRegularisation: c,
-                                                   maxIterations: maxIterations, context: context)
+                                                   maxIterations: maxIterations, initialModel: models.last, context: context)
             let value = try score(model.probabilities(validation.features), validation.targets)
             guard !value.isNaN else { throw TrainingError("the validation score for C = \(c) is NaN") }
-            return value
+            models.append(model)
+            scores.append(value)
         }
         var best = 0
         for index in scores.indices where scores[index] > scores[best] { best = index }
         inverseRegularisations = values
+        self.scores = scores
+        iterations = models.map { $0.iterations.reduce(0, +) }
         bestIndex = best
         finalModel = try LogisticRegression.fit(features: .concatenate([training.features, validation.features]),
                                                 targets: training.targets.appending(validation.targets),
-                                                inverseRegularisation: values[best], maxIterations: maxIterations, context: context)
+                                                inverseRegularisation: values[best], maxIterations: maxIterations,
+                                                initialModel: models[best], context: context)
     }
 }

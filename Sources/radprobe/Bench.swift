@@ -7,8 +7,8 @@ import TensorKernels
 /// `radprobe bench`: how fast this machine runs RadProbe's models and decodes images.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure speed on this machine: DINOv2 forward passes (bench models, the default), image decoding (bench decode) and end-to-end extraction (bench extract).",
-        subcommands: [BenchModels.self, BenchDecode.self, BenchExtract.self],
+        abstract: "Measure speed on this machine: DINOv2 forward passes (bench models, the default), image decoding (bench decode), end-to-end extraction (bench extract) and the classification probes (bench probes).",
+        subcommands: [BenchModels.self, BenchDecode.self, BenchExtract.self, BenchProbes.self],
         defaultSubcommand: BenchModels.self
     )
 }

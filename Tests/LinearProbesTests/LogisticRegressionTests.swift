@@ -64,7 +64,23 @@ final class LogisticRegressionTests: XCTestCase {
         }
         for (a, e) in zip(result.scores, sweep.scores) { XCTAssertEqual(a, e, accuracy: 1e-5) }
         XCTAssertEqual(result.bestIndex, sweep.best)
+        XCTAssertEqual(result.iterations.count, sweep.values.count)
         assertCoefficients(result.finalModel, sweep.coefficients, sweep.intercepts, "final model")
+    }
+
+    func testWarmStartReachesTheSameOptimumInFewerIterations() throws {
+        let sweep = try fixture().sweep
+        let (x, targets) = (matrix(sweep.features), ProbeTargets.multiClass(labels: sweep.labels, classes: 3))
+        let previous = try LogisticRegression.fit(features: x, targets: targets, inverseRegularisation: sweep.values[2], context: context)
+        let cold = try LogisticRegression.fit(features: x, targets: targets, inverseRegularisation: sweep.values[3], context: context)
+        let warm = try LogisticRegression.fit(features: x, targets: targets, inverseRegularisation: sweep.values[3],
+                                              initialModel: previous, context: context)
+        assertCoefficients(warm, cold.coefficients.flatMap { $0 }, cold.intercepts, "warm start")
+        XCTAssertLessThan(warm.iterations[0], cold.iterations[0])
+        let binary = try LogisticRegression.fit(features: x, targets: .multiClass(labels: sweep.labels.map { min($0, 1) }, classes: 2),
+                                                inverseRegularisation: 1, context: context)
+        XCTAssertThrowsError(try LogisticRegression.fit(features: x, targets: targets, inverseRegularisation: 1, initialModel: binary,
+                                                        context: context))
     }
 
     func testReferenceGridOfC() {

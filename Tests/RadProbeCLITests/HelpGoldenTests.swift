@@ -19,6 +19,10 @@ final class HelpGoldenTests: XCTestCase {
     func testBenchHelp() throws { try assertHelpMatchesGolden("bench", ["bench"]) }
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
     func testBenchExtractHelp() throws { try assertHelpMatchesGolden("bench-extract", ["bench", "extract"]) }
+    func testBenchProbesHelp() throws { try assertHelpMatchesGolden("bench-probes", ["bench", "probes"]) }
+    func testMetricsHelp() throws { try assertHelpMatchesGolden("metrics", ["metrics"]) }
+    func testMetricsAUROCHelp() throws { try assertHelpMatchesGolden("metrics-auroc", ["metrics", "auroc"]) }
+    func testMetricsSegHelp() throws { try assertHelpMatchesGolden("metrics-seg", ["metrics", "seg"]) }
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }
     func testExtractHelp() throws { try assertHelpMatchesGolden("extract", ["extract"]) }
