@@ -27,12 +27,15 @@ public struct BootstrapRecord: Codable, Sendable, Equatable {
 }
 
 /// Test-set metrics of one probe: AUROC per class (nil where a class has a single label value in the
-/// test set, named in `undefinedClasses` and left out of the macro average), macro / micro / weighted
-/// AUROC, the macro AUROC's bootstrap interval over patients, and for multi-class data accuracy and
-/// balanced accuracy (with the accuracy's interval).
+/// test set, named in `undefinedClasses` and left out of the macro average) with its bootstrap interval,
+/// macro / micro / weighted AUROC, the macro AUROC's interval, and for multi-class data accuracy and
+/// balanced accuracy (with the accuracy's interval). Every interval uses the same resamples (one seed)
+/// over patients, or over rows when the patients are unknown.
 public struct ClassificationMetrics: Codable, Sendable, Equatable {
     public let classNames: [String]
     public let aurocPerClass: [Double?]
+    /// Each class's AUROC with its interval (one-vs-rest for multi-class data).
+    public let aurocPerClassInterval: [IntervalEstimate]
     public let undefinedClasses: [String]
     public let aurocMacro: IntervalEstimate
     public let aurocMicro: Double?
@@ -72,6 +75,9 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
             aurocMacro = IntervalEstimate(macro)
             self.accuracy = IntervalEstimate(accuracy)
             balancedAccuracy = try Accuracy.balanced(scores: matrix, labels: classes)
+            aurocPerClassInterval = try Self.classIntervals(matrix, units: units, bootstrap: bootstrap) { row, column in
+                classes[row] == column ? 1 : 0
+            }
             self.bootstrap = record(macro.skippedResamples)
         case .multiLabel, .segmentation:
             let truth = try DoubleMatrix(rows: labels.count, columns: labelSpace.names.count, values: labels.flatMap { $0.map(Double.init) })
@@ -83,7 +89,21 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
             aurocMacro = IntervalEstimate(macro)
             accuracy = nil
             balancedAccuracy = nil
+            aurocPerClassInterval = try Self.classIntervals(matrix, units: units, bootstrap: bootstrap) { row, column in truth[row, column] }
             self.bootstrap = record(macro.skippedResamples)
+        }
+    }
+
+    /// Per class (column of `scores`), the binary AUROC of the column against `label(row, column)` (1,
+    /// 0, or NaN left out) and its bootstrap interval.
+    static func classIntervals(_ scores: DoubleMatrix, units: ResamplingUnits, bootstrap: BootstrapConfiguration,
+                               label: (Int, Int) -> Double) throws -> [IntervalEstimate] {
+        try (0..<scores.columns).map { column in
+            IntervalEstimate(try Bootstrap.estimate(units: units, configuration: bootstrap) { rows in
+                let known = rows.filter { !label($0, column).isNaN }
+                guard !known.isEmpty else { return nil }
+                return try AUROC.binary(scores: known.map { scores[$0, column] }, labels: known.map { Int(label($0, column)) })
+            })
         }
     }
 }

@@ -121,7 +121,12 @@ public struct ProbeDataset: Sendable {
             guard !rows.isEmpty else {
                 throw FileError(file: splitFile, problem: "leaves the \(name.rawValue) part without any row of the store")
             }
-            let items = rows.map { itemOfID[rowIDs[$0]]! }
+            let items = try rows.map { row in
+                guard let item = itemOfID[rowIDs[row]] else {
+                    throw FileError(file: store.url.path, problem: "lists row '\(rowIDs[row])', which is not among its items")
+                }
+                return item
+            }
             for item in items { try Self.checkLabels(item, space: plan.labelSpace, store: store.url.path) }
             return ProbePart(ids: items.map(\.id), patients: items.map(\.patient), patientsKnown: true, features: try all.rows(rows),
                              labels: items.map(\.labels))

@@ -40,8 +40,8 @@ enum ProbeSummary {
             lines.append("          accuracy \(interval(accuracy)), balanced accuracy \(number(test.balancedAccuracy))")
         }
         let width = max(8, test.classNames.map(\.count).max() ?? 0)
-        for (name, value) in zip(test.classNames, test.aurocPerClass) {
-            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + number(value))
+        for (name, estimate) in zip(test.classNames, test.aurocPerClassInterval) {
+            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + interval(estimate))
         }
         if !test.undefinedClasses.isEmpty {
             lines.append("undefined: \(test.undefinedClasses.joined(separator: ", ")) (a single label value in the test set; left out of the macro average)")

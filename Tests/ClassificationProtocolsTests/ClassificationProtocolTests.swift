@@ -75,6 +75,13 @@ final class ClassificationProtocolTests: XCTestCase {
                                         labels: labels(data.test))
         XCTAssertEqual(result.test?.aurocMacro.value, auroc.macro)
         XCTAssertGreaterThan(auroc.macro ?? 0, 0.8, "separable synthetic classes")
+        let testScores = try DoubleMatrix(rows: data.test.count, columns: 3, values: test.scalars.map(Double.init))
+        let classB = try Bootstrap.estimate(units: ResamplingUnits(patientIDs: data.test.patients), configuration: bootstrap()) { rows in
+            try AUROC.binary(scores: rows.map { testScores[$0, 1] }, labels: rows.map { labels(data.test)[$0] == 1 ? 1 : 0 })
+        }
+        XCTAssertEqual(result.test?.aurocPerClassInterval.map(\.value), auroc.perClass)
+        XCTAssertEqual(result.test?.aurocPerClassInterval[1].lower, classB.interval?.lower)
+        XCTAssertEqual(result.test?.aurocPerClassInterval[1].upper, classB.interval?.upper)
         XCTAssertNotNil(result.test?.accuracy)
         XCTAssertEqual(result.finalFit, "train+validation")
     }
