@@ -5,12 +5,13 @@ SeededGenerator, in the same order: see SyntheticProbeData in Sources/radprobe/B
 same sizes, and prints the same JSON fields (with "implementation": "python"):
 
 - knn: DINOv2's KnnModule vote on the last block's class token: L2-normalised features, torch.mm, topk of
-  max(k), softmax(similarity / 0.07), one-hot vote summed over the first k neighbours for each k;
+  max(k), softmax(similarity / 0.07), one-hot vote summed over the first k neighbours for each k; and
+  scikit-learn's brute-force cosine KNeighborsClassifier(max k).predict_proba (variant sklearn_brute_cosine);
 - ml-knn: scikit-multilearn 0.2.0 MLkNN(k) on the L2-normalised features (so its Euclidean neighbours are
   the cosine ones; its NearestNeighbors(k) call is given n_neighbors=k by keyword, as scikit-learn 1.2
   requires); skipped when scikit-multilearn is not installed. Its predict_proba is unnormalised, so its
   AUROC differs from RadProbe's;
-- linear: DINOv2's linear-probe grid for one epoch: one nn.Linear per head (N(0, 0.01²) weights, zero bias),
+- linear: DINOv2's linear-probe grid for --epochs passes (heads: blocks × patch mean × --learning-rates): one nn.Linear per head (N(0, 0.01²) weights, zero bias),
   each building its input from the class tokens of the last 1 or L blocks and optionally the last block's
   mean patch token, the sum of the heads' losses (BCE-with-logits or cross-entropy), SGD momentum 0.9 with
   learning rate r·batch/256 per head, CosineAnnealingLR, shuffled batches of 128 with the last partial one
@@ -51,6 +52,9 @@ def parse_arguments():
     parser.add_argument("--classes", type=int, default=4)
     parser.add_argument("--neighbours", type=int, nargs="+", default=[10, 20, 100, 200])
     parser.add_argument("--mlknn-neighbours", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--learning-rates", type=float, nargs="+",
+                        default=[1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--c-values", type=float, nargs="+", default=[1e-3, 1e-2, 1e-1, 1])
     parser.add_argument("--max-iterations", type=int, default=1000)
@@ -158,6 +162,17 @@ def measure_knn(train_x, train_y, test_x, test_y):
     emit("knn", "multi_class", ARGS.classes, seconds, {"k": ks, "accuracy": accuracies},
          "top-1 " + ", ".join(f"k={k} {a:.3f}" for k, a in zip(ks, accuracies)))
 
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def run_sklearn():
+        model = KNeighborsClassifier(n_neighbors=max(ks), algorithm="brute", metric="cosine", n_jobs=ARGS.threads)
+        return model.fit(train_x, train_y).predict_proba(test_x)
+
+    seconds, probabilities = timed(run_sklearn)
+    accuracy = float((probabilities.argmax(1) == test_y).mean())
+    emit("knn", "sklearn_brute_cosine", ARGS.classes, seconds, {"k": [max(ks)], "accuracy": [accuracy]},
+         f"scikit-learn KNeighborsClassifier(brute, cosine), k={max(ks)}: top-1 {accuracy:.3f}")
+
 
 def measure_mlknn(train_x, train_y, test_x, test_y):
     try:
@@ -183,13 +198,13 @@ def measure_mlknn(train_x, train_y, test_x, test_y):
 
 def measure_linear(class_tokens, patch_means, targets, outputs, variant):
     blocks, width, batch = ARGS.blocks, ARGS.width, ARGS.batch_size
-    rates = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1]
-    grid = [(b, pool, r * batch / 256) for b in ([1, blocks] if blocks > 1 else [1]) for pool in (False, True) for r in rates]
+    grid = [(b, pool, r * batch / 256) for b in ([1, blocks] if blocks > 1 else [1]) for pool in (False, True) for r in ARGS.learning_rates]
     cls = torch.from_numpy(class_tokens)
     patch = torch.from_numpy(patch_means)
     y = torch.from_numpy(targets)
     loss_function = torch.nn.BCEWithLogitsLoss() if variant == "multi_label" else torch.nn.CrossEntropyLoss()
-    steps = len(cls) // batch
+    steps = len(cls) // batch * ARGS.epochs
+    per_epoch = len(cls) // batch
 
     def run():
         torch.manual_seed(0)
@@ -201,9 +216,10 @@ def measure_linear(class_tokens, patch_means, targets, outputs, variant):
             heads.append(head)
         optimizer = torch.optim.SGD([{"params": h.parameters(), "lr": lr} for h, (_, _, lr) in zip(heads, grid)], momentum=0.9, weight_decay=0)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=0)
-        order = torch.randperm(len(cls))
         for step in range(steps):
-            items = order[step * batch:(step + 1) * batch]
+            if step % per_epoch == 0:
+                order = torch.randperm(len(cls))
+            items = order[step % per_epoch * batch:(step % per_epoch + 1) * batch]
             tokens, means, labels = cls[items], patch[items], y[items]
             losses = []
             for head, (b, pool, _) in zip(heads, grid):
@@ -219,7 +235,7 @@ def measure_linear(class_tokens, patch_means, targets, outputs, variant):
         return heads
 
     seconds, _ = timed(run)
-    emit("linear", variant, outputs, seconds, {"heads": len(grid), "batch_size": batch, "steps": steps, "epochs": 1},
+    emit("linear", variant, outputs, seconds, {"heads": len(grid), "batch_size": batch, "steps": steps, "epochs": ARGS.epochs},
          f"{len(grid)} heads, {steps} steps of {batch}: {steps / seconds:.1f} steps/s")
 
 

@@ -54,6 +54,12 @@ struct BenchProbes: AsyncParsableCommand {
     @Option(help: "Neighbours of ML-kNN.")
     var mlknnNeighbours: Int = 10
 
+    @Option(help: "Passes of the linear-probe grid over the training items.")
+    var epochs: Int = 1
+
+    @Option(parsing: .upToNextOption, help: "Base learning rates of the linear-probe grid (default: DINOv2's 13; 8 give the 32-head grid).")
+    var learningRates: [Double] = LinearProbeConfiguration.dinov2LearningRates
+
     @Option(help: "Linear-probe batch size.")
     var batchSize: Int = 128
 
@@ -149,14 +155,15 @@ struct BenchProbes: AsyncParsableCommand {
     }
 
     private func measureLinearGrid(_ data: SyntheticProbeData, context: ComputeContext, _ emit: Emit) throws {
-        let grid = try LinearProbeConfiguration.dinov2Grid(blockChoices: blocks > 1 ? [1, blocks] : [1], batchSize: batchSize)
+        let grid = try LinearProbeConfiguration.dinov2Grid(blockChoices: blocks > 1 ? [1, blocks] : [1], learningRates: learningRates,
+                                                           batchSize: batchSize)
         let features = try data.probeFeatures(data.trainItems)
-        let options = LinearProbeTrainingOptions(epochs: 1, batchSize: batchSize)
-        let steps = train / batchSize
+        let options = LinearProbeTrainingOptions(epochs: epochs, batchSize: batchSize)
+        let steps = train / batchSize * epochs
         for (variant, targets) in [("multi_label", ProbeTargets.multiLabel(data.findings(data.trainItems))),
                                    ("multi_class", .multiClass(labels: Array(data.classOf[data.trainItems]), classes: classes))] {
             let (seconds, _) = try timed { try LinearProbeTrainer.train(grid, features: features, targets: targets, options: options, context: context) }
-            emit(.linear, variant, targets.classes, seconds, ["heads": grid.count, "batch_size": batchSize, "steps": steps, "epochs": 1],
+            emit(.linear, variant, targets.classes, seconds, ["heads": grid.count, "batch_size": batchSize, "steps": steps, "epochs": epochs],
                  String(format: "%d heads, %d steps of %d: %.1f steps/s", grid.count, steps, batchSize, Double(steps) / seconds))
         }
     }
