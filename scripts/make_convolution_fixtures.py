@@ -56,22 +56,7 @@ def conv_cases():
         ("5x5 kernel fills the padded 3x3 input", (2, 2, 3, 3), 3, 5, 1, 1, False),
         ("2x2 stride 3 padding 1", (2, 3, 8, 7), 2, 2, 3, 1, True),
     ]
-    cases = []
-    for name, shape, out_channels, kernel, stride, padding, has_bias in specs:
-        kh, kw = pair(kernel)
-        x = uniform(*shape)
-        weight = uniform(out_channels, shape[1], kh, kw)
-        bias = uniform(out_channels) if has_bias else None
-        y = F.conv2d(x, weight, bias, stride=stride, padding=padding)
-        g = torch.rand_like(y) * 2 - 1
-        y.backward(g)
-        cases.append({
-            "name": name, "stride": pair(stride), "padding": pair(padding),
-            "input": tensor(x), "weight": tensor(weight), "bias": tensor(bias) if has_bias else None,
-            "output": tensor(y), "output_gradient": tensor(g), "input_gradient": tensor(x.grad),
-            "weight_gradient": tensor(weight.grad), "bias_gradient": tensor(bias.grad) if has_bias else None,
-        })
-    return cases
+    return convolution_cases(specs, F.conv2d, lambda inputs, outputs: (outputs, inputs))
 
 
 def conv_transpose_cases():
@@ -82,13 +67,19 @@ def conv_transpose_cases():
         ("2x3 kernel stride (1,2) padding (0,1)", (1, 2, 3, 4), 2, (2, 3), (1, 2), (0, 1), True),
         ("1x1 pointwise bias", (2, 3, 4, 4), 2, 1, 1, 0, True),
     ]
+    return convolution_cases(specs, F.conv_transpose2d, lambda inputs, outputs: (inputs, outputs))
+
+
+def convolution_cases(specs, operation, channel_order):
+    """One case per spec: random input, weight (channels ordered by channel_order(in, out)) and bias,
+    the operation's output, a random output gradient and the gradients it gives."""
     cases = []
     for name, shape, out_channels, kernel, stride, padding, has_bias in specs:
         kh, kw = pair(kernel)
         x = uniform(*shape)
-        weight = uniform(shape[1], out_channels, kh, kw)
+        weight = uniform(*channel_order(shape[1], out_channels), kh, kw)
         bias = uniform(out_channels) if has_bias else None
-        y = F.conv_transpose2d(x, weight, bias, stride=stride, padding=padding)
+        y = operation(x, weight, bias, stride=stride, padding=padding)
         g = torch.rand_like(y) * 2 - 1
         y.backward(g)
         cases.append({
