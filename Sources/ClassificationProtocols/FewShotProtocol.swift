@@ -30,16 +30,19 @@ public struct FewShotProtocol: Sendable {
 
     /// Runs the protocol on `data`, whose parts come from `split` of `catalog` (the store's items).
     public func run(on data: ProbeDataset, split: DatasetSplit, catalog: DatasetCatalog, selectBy metric: SelectionMetric,
-                    bootstrap: BootstrapConfiguration, context: ComputeContext) throws -> FewShotResult {
+                    bootstrap: BootstrapConfiguration, context: ComputeContext, progress: ProbeProgress? = nil) throws -> FewShotResult {
         guard !patientsPerClass.isEmpty else { throw ProbeProtocolError("no number of patients per class to draw") }
         guard data.validation != nil else { throw ProbeProtocolError("few-shot heads are chosen on validation rows; give a split with a validation part") }
         var probe = self.probe
         probe.refitsOnValidation = false
+        var completed = 0
         let points = try patientsPerClass.map { n -> FewShotPoint in
             let subsets = try split.fewShot(from: catalog, patientsPerClass: n, draws: draws, seed: seed)
             let results = try subsets.map { subset -> FewShotDrawResult in
                 let train = try data.train.keeping(Set(subset.ids))
                 let result = try probe.run(on: data.replacing(train: train), selectBy: metric, bootstrap: bootstrap, context: context).result
+                completed += 1
+                progress?("few-shot draws", completed, patientsPerClass.count * draws)
                 return FewShotDrawResult(patients: subset.patients, items: train.count, chosen: result.chosen, test: result.test)
             }
             return FewShotPoint(patientsPerClass: n, draws: results)

@@ -54,11 +54,19 @@ public struct LinearProbeProtocol: Sendable {
 
     /// Runs the protocol on `data`.
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
-                    context: ComputeContext) throws -> ProbeOutcome {
+                    context: ComputeContext, progress: ProbeProgress? = nil) throws -> ProbeOutcome {
         let space = data.labelSpace
-        let options = LinearProbeTrainingOptions(epochs: epochs, batchSize: min(batchSize, data.train.count), shuffleSeed: seed,
+        var options = LinearProbeTrainingOptions(epochs: epochs, batchSize: min(batchSize, data.train.count), shuffleSeed: seed,
                                                  initialisationSeed: seed)
         let grid = try grid(for: data.train.features, batchSize: options.batchSize)
+        var refitOptions = options
+        if let progress {
+            let heads = grid.count
+            options.progress = { @Sendable completed, total in progress("training \(heads) heads (steps)", completed, total) }
+            refitOptions.progress = { @Sendable completed, total in
+                progress("retraining the chosen head on train + validation (steps)", completed, total)
+            }
+        }
         let training = (features: data.train.features, targets: try data.train.targets(space, role: "training"))
         var trained: [LinearHead] = []
         return try CandidateSearch(name: "linear", configuration: recordedConfiguration.merging(["batch_size": "\(options.batchSize)"]) { _, used in used },
@@ -77,7 +85,7 @@ public struct LinearProbeProtocol: Sendable {
                 if let validation = data.validation, fitting.count > data.train.count {
                     logits = try LinearProbeSearch.refit(grid[chosen], training: training,
                                                          validation: (validation.features, try validation.targets(space, role: "validation")),
-                                                         test: data.test.features, options: options, context: context).testLogits
+                                                         test: data.test.features, options: refitOptions, context: context).testLogits
                 } else {
                     let head = trained.isEmpty
                         ? try LinearProbeTrainer.train([grid[chosen]], features: training.features, targets: training.targets,

@@ -29,7 +29,7 @@ public struct LogisticRegressionProtocol: Sendable {
 
     /// Runs the protocol on `data`.
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
-                    context: ComputeContext) throws -> ProbeOutcome {
+                    context: ComputeContext, progress: ProbeProgress? = nil) throws -> ProbeOutcome {
         let space = data.labelSpace
         let features = { (part: ProbePart) in try part.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean) }
         let training = (features: try features(data.train), targets: try data.train.targets(space, role: "training"))
@@ -43,7 +43,8 @@ public struct LogisticRegressionProtocol: Sendable {
         ).run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
             let finished = try LogisticRegressionSweep(
                 training: training, validation: (try features(validation), try validation.targets(space, role: "validation")),
-                values: inverseRegularisations, maxIterations: maxIterations, context: context) { probabilities, _ in
+                values: inverseRegularisations, maxIterations: maxIterations, context: context,
+                progress: { completed, total in progress?("fitting C values (fits)", completed, total) }) { probabilities, _ in
                 let value = try score(probabilities)
                 return value.isNaN ? -.infinity : value
             }

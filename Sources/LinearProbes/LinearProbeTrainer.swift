@@ -16,6 +16,8 @@ public struct LinearProbeTrainingOptions: Sendable {
     public var initialisationSeed: UInt64
     /// Whether each epoch's last partial batch is dropped (the reference) or kept.
     public var partialBatch: PartialBatch
+    /// Told `(steps done, steps in all)` about every 1 % of the run, on the calling thread.
+    public var progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)?
 
     public init(epochs: Int, batchSize: Int = 128, momentum: Float = 0.9, shuffleSeed: UInt64 = 0,
                 initialisationSeed: UInt64 = 0, partialBatch: PartialBatch = .drop) {
@@ -71,6 +73,8 @@ public enum LinearProbeTrainer {
             if let bad = (0..<heads.count).first(where: { !workspace.losses[$0].isFinite }) {
                 throw TrainingError("the loss of head \(bad) (\(configurations[bad])) is \(workspace.losses[bad]) at step \(step) of \(order.batches.count)")
             }
+            let total = order.batches.count
+            if let progress = options.progress, (step + 1) % max(1, total / 100) == 0 || step + 1 == total { progress(step + 1, total) }
         }
         var trained = [LinearHead?](repeating: nil, count: heads.count)
         for stack in stacks {

@@ -25,11 +25,12 @@ public struct LogisticRegressionSweep: Sendable {
     /// The chosen `C`.
     public var bestInverseRegularisation: Double { inverseRegularisations[bestIndex] }
 
-    /// Runs the sweep over `values` (default the reference's 45) with `features` `[items, featureCount]`.
+    /// Runs the sweep over `values` (default the reference's 45) with `features` `[items, featureCount]`;
+    /// `progress` is told `(fits done, fits in all)` after each fit (the final refit included).
     public init(training: (features: Tensor, targets: ProbeTargets), validation: (features: Tensor, targets: ProbeTargets),
                 values: [Double] = LogisticRegression.dinov2InverseRegularisations,
                 maxIterations: Int = LogisticRegression.defaultMaxIterations, context: ComputeContext,
-                score: LinearProbeScore) throws {
+                progress: ((_ completed: Int, _ total: Int) -> Void)? = nil, score: LinearProbeScore) throws {
         guard !values.isEmpty else { throw TrainingError("no C value to sweep") }
         guard training.features.rank == 2, validation.features.rank == 2, training.features.shape[1] == validation.features.shape[1] else {
             throw TrainingError("training features \(training.features.shape) and validation features \(validation.features.shape) must be [items, features] of equal width")
@@ -43,6 +44,7 @@ public struct LogisticRegressionSweep: Sendable {
             guard !value.isNaN else { throw TrainingError("the validation score for C = \(c) is NaN") }
             models.append(model)
             scores.append(value)
+            progress?(models.count, values.count + 1)
         }
         var best = 0
         for index in scores.indices where scores[index] > scores[best] { best = index }
@@ -54,5 +56,6 @@ public struct LogisticRegressionSweep: Sendable {
                                                 targets: training.targets.appending(validation.targets),
                                                 inverseRegularisation: values[best], maxIterations: maxIterations,
                                                 initialModel: models[best], context: context)
+        progress?(values.count + 1, values.count + 1)
     }
 }

@@ -209,7 +209,7 @@ struct LinearCommand: AsyncParsableCommand {
         let (data, source) = try input.load()
         let outcome = try CommandFailure.wrap {
             try probe.run(on: data, selectBy: input.metric(for: data.labelSpace), bootstrap: try input.bootstrapConfiguration,
-                          context: input.compute.context)
+                          context: input.compute.context, progress: PhaseProgress().update)
         }
         try input.finish(outcome.result, probabilities: outcome.testProbabilities, source: source,
                          summary: ProbeSummary.text(outcome.result, dataset: data.dataset))
@@ -239,7 +239,7 @@ struct LogisticRegressionCommand: AsyncParsableCommand {
             try LogisticRegressionProtocol(inverseRegularisations: values, blocks: features.blocks, usesPatchMean: features.patchMean,
                                            maxIterations: maxIterations)
                 .run(on: data, selectBy: input.metric(for: data.labelSpace), bootstrap: try input.bootstrapConfiguration,
-                     context: input.compute.context)
+                     context: input.compute.context, progress: PhaseProgress().update)
         }
         try input.finish(outcome.result, probabilities: outcome.testProbabilities, source: source,
                          summary: ProbeSummary.text(outcome.result, dataset: data.dataset))
@@ -277,7 +277,7 @@ struct FewShotCommand: AsyncParsableCommand {
         let result = try CommandFailure.wrap {
             try FewShotProtocol(patientsPerClass: counts, draws: draws, seed: drawSeed, probe: probe)
                 .run(on: data, split: split, catalog: store.catalog, selectBy: input.metric(for: data.labelSpace),
-                     bootstrap: try input.bootstrapConfiguration, context: input.compute.context)
+                     bootstrap: try input.bootstrapConfiguration, context: input.compute.context, progress: PhaseProgress().update)
         }
         try input.finish(result, probabilities: nil, source: source, summary: ProbeSummary.text(result, dataset: data.dataset))
     }

@@ -42,3 +42,25 @@ final class ProgressReporter {
         return String(format: "%d:%02d", s / 60, s % 60)
     }
 }
+
+/// Progress of work done in named phases (`ProbeProgress`): one `ProgressReporter` per phase, the
+/// previous one finished when a new phase starts. Called from one thread at a time.
+final class PhaseProgress: @unchecked Sendable {
+    private var phase = ""
+    private var reporter: ProgressReporter?
+
+    /// Reports that `completed` of `total` units of `phase` are done.
+    func update(_ phase: String, _ completed: Int, _ total: Int) {
+        if phase != self.phase || reporter == nil {
+            reporter?.finish()
+            self.phase = phase
+            reporter = ProgressReporter(total: total, unit: phase)
+        }
+        guard let reporter else { return }
+        reporter.advance(by: completed - reporter.done)
+        if completed == total {
+            reporter.finish()
+            self.reporter = nil
+        }
+    }
+}
