@@ -42,7 +42,7 @@ public struct FewShotProtocol: Sendable {
                 let train = try data.train.keeping(Set(subset.ids))
                 let result = try probe.run(on: data.replacing(train: train), selectBy: metric, bootstrap: bootstrap, context: context).result
                 completed += 1
-                progress?("few-shot draws", completed, patientsPerClass.count * draws)
+                progress?("training on few-shot draws", "draws", completed, patientsPerClass.count * draws)
                 return FewShotDrawResult(patients: subset.patients, items: train.count, chosen: result.chosen, test: result.test)
             }
             return FewShotPoint(patientsPerClass: n, draws: results)

@@ -62,9 +62,9 @@ public struct LinearProbeProtocol: Sendable {
         var refitOptions = options
         if let progress {
             let heads = grid.count
-            options.progress = { @Sendable completed, total in progress("training \(heads) heads (steps)", completed, total) }
+            options.progress = { @Sendable completed, total in progress("training \(heads) heads", "steps", completed, total) }
             refitOptions.progress = { @Sendable completed, total in
-                progress("retraining the chosen head on train + validation (steps)", completed, total)
+                progress("retraining the chosen head on train + validation", "steps", completed, total)
             }
         }
         let training = (features: data.train.features, targets: try data.train.targets(space, role: "training"))

@@ -44,7 +44,7 @@ public struct LogisticRegressionProtocol: Sendable {
             let finished = try LogisticRegressionSweep(
                 training: training, validation: (try features(validation), try validation.targets(space, role: "validation")),
                 values: inverseRegularisations, maxIterations: maxIterations, context: context,
-                progress: { completed, total in progress?("fitting C values (fits)", completed, total) }) { probabilities, _ in
+                progress: { completed, total in progress?("fitting one model per C value", "fits", completed, total) }) { probabilities, _ in
                 let value = try score(probabilities)
                 return value.isNaN ? -.infinity : value
             }

@@ -4,8 +4,9 @@ import Foundation
 import TensorCore
 import TensorKernels
 
-/// Progress of a protocol's long steps: the step's name, how much of it is done, and its size.
-public typealias ProbeProgress = @Sendable (_ phase: String, _ completed: Int, _ total: Int) -> Void
+/// Progress of a protocol's long steps: the step's name, its unit, how many units are done, and how many
+/// it has.
+public typealias ProbeProgress = @Sendable (_ phase: String, _ unit: String, _ completed: Int, _ total: Int) -> Void
 
 /// A probe protocol's misuse (a setting the data cannot take), with the reason.
 public struct ProbeProtocolError: Error, CustomStringConvertible, Equatable {

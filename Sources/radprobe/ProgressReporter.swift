@@ -43,18 +43,20 @@ final class ProgressReporter {
     }
 }
 
-/// Progress of work done in named phases (`ProbeProgress`): one `ProgressReporter` per phase, the
-/// previous one finished when a new phase starts. Called from one thread at a time.
+/// Progress of work done in named phases (`ProbeProgress`): the phase's name on a line of its own, then
+/// one `ProgressReporter` per phase, the previous one finished when a new phase starts. Called from one
+/// thread at a time.
 final class PhaseProgress: @unchecked Sendable {
     private var phase = ""
     private var reporter: ProgressReporter?
 
     /// Reports that `completed` of `total` units of `phase` are done.
-    func update(_ phase: String, _ completed: Int, _ total: Int) {
+    func update(_ phase: String, _ unit: String, _ completed: Int, _ total: Int) {
         if phase != self.phase || reporter == nil {
             reporter?.finish()
             self.phase = phase
-            reporter = ProgressReporter(total: total, unit: phase)
+            FileHandle.standardError.write(Data("\(phase)\n".utf8))
+            reporter = ProgressReporter(total: total, unit: unit)
         }
         guard let reporter else { return }
         reporter.advance(by: completed - reporter.done)

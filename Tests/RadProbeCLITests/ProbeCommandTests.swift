@@ -36,7 +36,7 @@ final class ProbeCommandTests: XCTestCase {
             let run = try radprobeSucceeds([name, store] + common + options + ["--out", out.path])
             XCTAssertTrue(run.stdout.contains("test      AUROC macro"), run.stdout)
             XCTAssertTrue(run.stderr.contains("have no stored features (skipped during extraction), e.g. broken.png"), run.stderr)
-            let phase = ["linear": "training 2 heads (steps)", "logreg": "fitting C values (fits)"][name]
+            let phase = ["linear": "training 2 heads", "logreg": "fitting one model per C value"][name]
             if let phase { XCTAssertTrue(run.stderr.contains("progress: ") && run.stderr.contains(phase), "no progress lines:\n\(run.stderr)") }
             let json = try report(out)
             let result = try XCTUnwrap(json["result"] as? [String: Any])
