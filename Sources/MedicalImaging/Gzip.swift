@@ -28,21 +28,6 @@ public enum Gzip {
         return try body(reader)
     }
 
-    /// The whole content of the gzip stream `compressed`, trailer and concatenated members checked.
-    static func inflate(_ compressed: Data, file: String) throws -> Data {
-        try compressed.withUnsafeBytes { bytes in
-            try withReader(over: bytes, file: file) { reader in
-                var output = Data()
-                var chunk = [UInt8](repeating: 0, count: 1 << 20)
-                while true {
-                    let count = try chunk.withUnsafeMutableBytes { try reader.read(into: $0) }
-                    output.append(contentsOf: chunk[0..<count])
-                    if count < chunk.count { return output }
-                }
-            }
-        }
-    }
-
     /// `bytes` as one gzip member (zlib `deflateInit2` with `16 + MAX_WBITS`), at compression `level`
     /// 1 (fastest) … 9 (smallest); `file` names the destination in errors.
     public static func deflate(_ bytes: UnsafeRawBufferPointer, level: Int32 = 6, file: String) throws -> Data {

@@ -415,3 +415,21 @@ final class NIfTITests: XCTestCase {
         XCTAssertEqual([UInt8](try Gzip.inflate(try [UInt8]().withUnsafeBytes { try Gzip.deflate($0, file: "") }, file: "empty")), [])
     }
 }
+
+extension Gzip {
+    /// The whole content of the gzip stream `compressed` through the reader NIfTI decoding uses
+    /// (trailer and concatenated members checked), for tests of the writer's output.
+    static func inflate(_ compressed: Data, file: String) throws -> Data {
+        try compressed.withUnsafeBytes { bytes in
+            try withReader(over: bytes, file: file) { reader in
+                var output = Data()
+                var chunk = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let count = try chunk.withUnsafeMutableBytes { try reader.read(into: $0) }
+                    output.append(contentsOf: chunk[0..<count])
+                    if count < chunk.count { return output }
+                }
+            }
+        }
+    }
+}
