@@ -19,6 +19,13 @@ final class ProbeCommandTests: XCTestCase {
         return (store, split, folder)
     }
 
+    /// Writes `values` as a float32 `.npy` of `shape` named `name` in `folder`; returns its path.
+    static func writeArray(_ values: [Float], shape: [Int], to folder: URL, _ name: String) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try NumPyArray.write(Tensor(shape: shape, values: values), to: url)
+        return url.path
+    }
+
     func report(_ path: URL) throws -> [String: Any] {
         try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any])
     }
@@ -82,9 +89,7 @@ final class ProbeCommandTests: XCTestCase {
         let labels: [Float] = [0, 0, 1, 1, 2, 2]
         let test: [[Float]] = [[0.8, 0.3, 0], [0, 0.2, 1]]
         func write(_ rows: [[Float]], _ name: String) throws -> String {
-            let url = folder.appendingPathComponent(name)
-            try NumPyArray.write(Tensor(shape: [rows.count, rows[0].count], values: rows.flatMap { $0 }), to: url)
-            return url.path
+            try Self.writeArray(rows.flatMap { $0 }, shape: [rows.count, rows[0].count], to: folder, name)
         }
         let labelFile = folder.appendingPathComponent("labels.npy")
         try NumPyArray.write(Tensor(shape: [6], values: labels), to: labelFile)
@@ -116,11 +121,7 @@ final class ProbeCommandTests: XCTestCase {
     /// Arrays with validation rows choose among candidates; with test labels, metrics over rows.
     func testLinearOnArraysWithValidation() throws {
         let folder = try temporaryDirectory()
-        func write(_ name: String, _ shape: [Int], _ values: [Float]) throws -> String {
-            let url = folder.appendingPathComponent(name)
-            try NumPyArray.write(Tensor(shape: shape, values: values), to: url)
-            return url.path
-        }
+        let write = { (name: String, shape: [Int], values: [Float]) in try Self.writeArray(values, shape: shape, to: folder, name) }
         func rows(_ count: Int, shift: Int) -> ([Float], [Float]) {
             let labels = (0..<count).map { Float(($0 + shift) % 2) }
             var features: [Float] = []
@@ -148,11 +149,7 @@ final class ProbeCommandTests: XCTestCase {
     /// test rows; logistic regression refuses it, naming the finding) and refusal of NaN features.
     func testFindingWithoutPositivesAndNaNFeatures() throws {
         let folder = try temporaryDirectory()
-        func write(_ name: String, _ shape: [Int], _ values: [Float]) throws -> String {
-            let url = folder.appendingPathComponent(name)
-            try NumPyArray.write(Tensor(shape: shape, values: values), to: url)
-            return url.path
-        }
+        let write = { (name: String, shape: [Int], values: [Float]) in try Self.writeArray(values, shape: shape, to: folder, name) }
         let features = (0..<40).map { Float(sin(Double($0))) }
         let labels: [Float] = (0..<20).flatMap { row -> [Float] in [Float(row % 2), 0] }
         let testLabels: [Float] = (0..<5).flatMap { row -> [Float] in [Float(row % 2), Float((row / 2) % 2)] }
