@@ -29,8 +29,8 @@ Each task runs --repeats times (no warm-up run) and the median wall time is repo
 Run with Debian's python3 (torch 1.13, scikit-learn 1.2.1, numpy 1.24) and, for ML-kNN, a virtual
 environment that sees them:
 
-    python3 -m venv --system-site-packages venv && venv/bin/pip install scikit-multilearn==0.2.0
-    venv/bin/python scripts/bench_probes.py --threads 2 --json
+    python3 -m venv --system-site-packages .venv-bench && .venv-bench/bin/pip install scikit-multilearn==0.2.0
+    .venv-bench/bin/python scripts/bench_probes.py --threads 2 --json
 """
 import argparse
 import json

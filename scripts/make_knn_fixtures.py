@@ -27,10 +27,10 @@ ML-kNN (``mlknn_*``)
 
 Run with Debian's python3 (torch 1.13, numpy, scikit-learn 1.2.1) in a venv that adds scikit-multilearn::
 
-    /usr/bin/python3 -m venv --system-site-packages /tmp/venv-knn
-    /tmp/venv-knn/bin/pip install scikit-multilearn==0.2.0
+    /usr/bin/python3 -m venv --system-site-packages .venv-knn
+    .venv-knn/bin/pip install scikit-multilearn==0.2.0
     git clone https://github.com/facebookresearch/dinov2 /tmp/dinov2
-    /tmp/venv-knn/bin/python scripts/make_knn_fixtures.py --dinov2 /tmp/dinov2
+    .venv-knn/bin/python scripts/make_knn_fixtures.py --dinov2 /tmp/dinov2
 
 Files (all small; float32 ``.npy`` for features, JSON for labels and float64 results):
 
