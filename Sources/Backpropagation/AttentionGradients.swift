@@ -14,13 +14,14 @@ extension Attention {
 
     /// Tokens `[B, N, D]` → `[B, N, D]`: `[Q | K | V] = qkv(x)`, per item and head `P = softmax(Q·Kᵀ/√d)`,
     /// `O = P·V`, heads side by side, then `proj(O)`. (Same kernels as inference, with `P` kept.)
-    public func forward(_ x: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
+    /// `scope` is the attention's key (`blocks.3.attn`) and adapters.
+    public func forward(_ x: Tensor, scope: LinearScope = LinearScope(), context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         guard x.rank == 3, x.shape[2] == qkv.inFeatures else {
             throw BackpropagationError("attention expects tokens [B, N, \(qkv.inFeatures)], got \(describeShape(x.shape))")
         }
         let (batch, tokens, width) = (x.shape[0], x.shape[1], x.shape[2])
         let headDim = width / heads, scale = 1 / Float(headDim).squareRoot()
-        let fused = try qkv.forward(x.reshaped([batch * tokens, width]), context: context)
+        let fused = try qkv.forward(x.reshaped([batch * tokens, width]), scope: scope.child("qkv"), context: context)
         let probabilities = Tensor(uninitializedShape: [batch, heads, tokens, tokens]) { _ in }
         let mixed = Tensor(uninitializedShape: [batch * tokens, width]) { out in
             let (op, pp, fp) = (out.baseAddress!, probabilities.storage.pointer, fused.output.storage.pointer)
@@ -35,7 +36,7 @@ extension Attention {
                           c: op + item * tokens * width + head * headDim, ldc: width)
             }
         }
-        let projected = try proj.forward(mixed, context: context)
+        let projected = try proj.forward(mixed, scope: scope.child("proj"), context: context)
         return (projected.output.reshaped([batch, tokens, width]),
                 TrainingCache(qkv: fused.cache, fused: fused.output, probabilities: probabilities, projection: projected.cache))
     }
@@ -45,10 +46,18 @@ extension Attention {
     /// `dQ = dS·K/√d`, `dK = dSᵀ·Q/√d`; then through `qkv` and `proj`. Returns `dx` `[B, N, D]` and an
     /// `Attention` holding the gradients of `qkv` and `proj`.
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, context: ComputeContext) throws -> (input: Tensor, parameters: Attention) {
+        var adapterGradients: [String: Tensor] = [:]
+        return try backward(outputGradient, cache: cache, adapterGradients: &adapterGradients, context: context)
+    }
+
+    /// As `backward(_:cache:context:)`, storing the gradients of adapters' parameters by key into `adapterGradients`.
+    public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
+                         context: ComputeContext) throws -> (input: Tensor, parameters: Attention) {
         let (batch, tokens) = (cache.probabilities.shape[0], cache.probabilities.shape[2])
         let width = proj.outFeatures, headDim = width / heads, scale = 1 / Float(headDim).squareRoot()
         try BackpropagationError.require(outputGradient, shape: [batch, tokens, width], "attention output gradient")
-        let projection = try proj.backward(outputGradient.reshaped([batch * tokens, width]), cache: cache.projection, context: context)
+        let projection = try proj.backward(outputGradient.reshaped([batch * tokens, width]), cache: cache.projection,
+                                           adapterGradients: &adapterGradients, context: context)
         let fusedGradient = Tensor(uninitializedShape: [batch * tokens, 3 * width]) { out in
             let (dfp, fp, pp, dop) = (out.baseAddress!, cache.fused.storage.pointer, cache.probabilities.storage.pointer,
                                       projection.input.storage.pointer)
@@ -71,7 +80,7 @@ extension Attention {
                 }
             }
         }
-        let input = try qkv.backward(fusedGradient, cache: cache.qkv, context: context)
+        let input = try qkv.backward(fusedGradient, cache: cache.qkv, adapterGradients: &adapterGradients, context: context)
         var gradients = self
         gradients.qkv = input.parameters
         gradients.proj = projection.parameters

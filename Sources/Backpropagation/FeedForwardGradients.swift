@@ -10,17 +10,18 @@ extension FeedForward {
     }
 
     /// `[..., D]` → `[..., D]`: `fc2(GELU(fc1(x)))` or `w3(silu(x₁) ⊙ x₂)` with `[x₁ | x₂] = w12(x)`.
-    public func forward(_ x: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
+    /// `scope` is the feed-forward's key (`blocks.3.mlp`) and adapters.
+    public func forward(_ x: Tensor, scope: LinearScope = LinearScope(), context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         switch self {
         case let .mlp(fc1, fc2):
-            let hidden = try fc1.forward(x, context: context)
+            let hidden = try fc1.forward(x, scope: scope.child("fc1"), context: context)
             let activated = GELU.forward(hidden.output, context: context)
-            let output = try fc2.forward(activated.output, context: context)
+            let output = try fc2.forward(activated.output, scope: scope.child("fc2"), context: context)
             return (output.output, .mlp(fc1: hidden.cache, activation: activated.cache, fc2: output.cache))
         case let .swiGLU(w12, w3):
-            let fused = try w12.forward(x, context: context)
+            let fused = try w12.forward(x, scope: scope.child("w12"), context: context)
             let gated = try SwiGLUGate.forward(fused.output, context: context)
-            let output = try w3.forward(gated.output, context: context)
+            let output = try w3.forward(gated.output, scope: scope.child("w3"), context: context)
             return (output.output, .swiGLU(w12: fused.cache, gate: gated.cache, w3: output.cache))
         }
     }
@@ -28,16 +29,23 @@ extension FeedForward {
     /// The chain rule through the three steps in reverse; the parameter gradients come back as a `FeedForward`
     /// of the same kind (`fc1`/`fc2` or `w12`/`w3` holding `dW`, `db`).
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, context: ComputeContext) throws -> (input: Tensor, parameters: FeedForward) {
+        var adapterGradients: [String: Tensor] = [:]
+        return try backward(outputGradient, cache: cache, adapterGradients: &adapterGradients, context: context)
+    }
+
+    /// As `backward(_:cache:context:)`, storing the gradients of adapters' parameters by key into `adapterGradients`.
+    public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
+                         context: ComputeContext) throws -> (input: Tensor, parameters: FeedForward) {
         switch (self, cache) {
         case let (.mlp(fc1, fc2), .mlp(fc1Cache, activationCache, fc2Cache)):
-            let second = try fc2.backward(outputGradient, cache: fc2Cache, context: context)
+            let second = try fc2.backward(outputGradient, cache: fc2Cache, adapterGradients: &adapterGradients, context: context)
             let activated = try GELU.backward(second.input, cache: activationCache, context: context)
-            let first = try fc1.backward(activated, cache: fc1Cache, context: context)
+            let first = try fc1.backward(activated, cache: fc1Cache, adapterGradients: &adapterGradients, context: context)
             return (first.input, .mlp(fc1: first.parameters, fc2: second.parameters))
         case let (.swiGLU(w12, w3), .swiGLU(w12Cache, gateCache, w3Cache)):
-            let output = try w3.backward(outputGradient, cache: w3Cache, context: context)
+            let output = try w3.backward(outputGradient, cache: w3Cache, adapterGradients: &adapterGradients, context: context)
             let gated = try SwiGLUGate.backward(output.input, cache: gateCache, context: context)
-            let fused = try w12.backward(gated, cache: w12Cache, context: context)
+            let fused = try w12.backward(gated, cache: w12Cache, adapterGradients: &adapterGradients, context: context)
             return (fused.input, .swiGLU(w12: fused.parameters, w3: output.parameters))
         default:
             throw BackpropagationError("feed-forward cache of another kind (\(cache)) than the layer")

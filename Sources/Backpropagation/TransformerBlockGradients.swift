@@ -14,13 +14,14 @@ extension TransformerBlock {
     }
 
     /// Tokens `[B, N, D]` → `[B, N, D]`: `x₁ = x + ls1 ⊙ attn(norm1(x))`, `y = x₁ + ls2 ⊙ ffn(norm2(x₁))`.
-    public func forward(_ x: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
+    /// `scope` is the block's key (`blocks.3`) and adapters.
+    public func forward(_ x: Tensor, scope: LinearScope = LinearScope(), context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         let normed1 = try norm1.forward(x, context: context)
-        let attended = try attention.forward(normed1.output, context: context)
+        let attended = try attention.forward(normed1.output, scope: scope.child("attn"), context: context)
         let scaled1 = try layerScale1.map { try LayerScale.forward(attended.output, gamma: $0) }
         let x1 = GradientKernels.sum(x, scaled1?.output ?? attended.output)
         let normed2 = try norm2.forward(x1, context: context)
-        let fed = try feedForward.forward(normed2.output, context: context)
+        let fed = try feedForward.forward(normed2.output, scope: scope.child("mlp"), context: context)
         let scaled2 = try layerScale2.map { try LayerScale.forward(fed.output, gamma: $0) }
         let output = GradientKernels.sum(x1, scaled2?.output ?? fed.output)
         return (output, TrainingCache(norm1: normed1.cache, attention: attended.cache, layerScale1: scaled1?.cache,
@@ -30,18 +31,25 @@ extension TransformerBlock {
     /// `dx₁ = dy + norm2ᵀ(ffnᵀ(ls2 ⊙ dy))`, `dx = dx₁ + norm1ᵀ(attnᵀ(ls1 ⊙ dx₁))` (ᵀ: each layer's backward);
     /// the parameter gradients come back as a `TransformerBlock` (keys `norm1`, `attn`, `ls1.gamma`, …).
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, context: ComputeContext) throws -> (input: Tensor, parameters: TransformerBlock) {
+        var adapterGradients: [String: Tensor] = [:]
+        return try backward(outputGradient, cache: cache, adapterGradients: &adapterGradients, context: context)
+    }
+
+    /// As `backward(_:cache:context:)`, storing the gradients of adapters' parameters by key into `adapterGradients`.
+    public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
+                         context: ComputeContext) throws -> (input: Tensor, parameters: TransformerBlock) {
         try BackpropagationError.require(outputGradient, shape: cache.norm1.input.shape, "block output gradient")
         var gradients = self
         let branch2 = try Self.scaleBackward(outputGradient, gamma: layerScale2, cache: cache.layerScale2, context: context)
         gradients.layerScale2 = branch2.gamma
-        let fed = try feedForward.backward(branch2.input, cache: cache.feedForward, context: context)
+        let fed = try feedForward.backward(branch2.input, cache: cache.feedForward, adapterGradients: &adapterGradients, context: context)
         gradients.feedForward = fed.parameters
         let normed2 = try norm2.backward(fed.input, cache: cache.norm2, context: context)
         gradients.norm2 = normed2.parameters
         let x1Gradient = GradientKernels.sum(outputGradient, normed2.input)
         let branch1 = try Self.scaleBackward(x1Gradient, gamma: layerScale1, cache: cache.layerScale1, context: context)
         gradients.layerScale1 = branch1.gamma
-        let attended = try attention.backward(branch1.input, cache: cache.attention, context: context)
+        let attended = try attention.backward(branch1.input, cache: cache.attention, adapterGradients: &adapterGradients, context: context)
         gradients.attention = attended.parameters
         let normed1 = try norm1.backward(attended.input, cache: cache.norm1, context: context)
         gradients.norm1 = normed1.parameters

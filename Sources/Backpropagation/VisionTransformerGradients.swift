@@ -24,13 +24,31 @@ extension VisionTransformer {
         public let positionMap: PositionEmbeddingMap
         public let blocks: [BlockCache]
         public let norm: LayerNorm.TrainingCache
+        /// The adapters of the forward pass (used again when blocks are recomputed).
+        public let adapters: (any LinearAdapters)?
+    }
+
+    /// The gradients of a backward pass.
+    public struct Gradients: Sendable {
+        /// Every parameter's gradient, in a model of the same shape (read them by key with `namedParameters()`).
+        public let parameters: VisionTransformer
+        /// The gradient of the images `[B, C, H, W]`, when asked for.
+        public let input: Tensor?
+        /// The gradients of the adapters' parameters by key (`blocks.3.attn.qkv.lora_A.weight`); empty without adapters.
+        public let adapters: [String: Tensor]
+    }
+
+    /// The key scope of block `index`: `blocks.<index>`.
+    func blockScope(_ index: Int, adapters: (any LinearAdapters)?) -> LinearScope {
+        LinearScope(key: "blocks.\(index)", adapters: adapters)
     }
 
     /// The training forward pass over images `[B, C, H, W]`: patch embedding, `[CLS + P₀, registers, patches + P₁…]`
     /// with `P` the (resized) position embedding, the blocks, the final norm. Equals `forward` (same kernels).
     /// With `recomputeBlocks`, each block keeps only its input and `backward` recomputes it (identical gradients,
-    /// one block's activations in memory instead of all of them).
-    public func trainingForward(_ images: Tensor, recomputeBlocks: Bool = false,
+    /// one block's activations in memory instead of all of them). `adapters` add to the blocks' Linears, each
+    /// called with its checkpoint key (`blocks.3.attn.qkv`); their caches are kept with the Linears' caches.
+    public func trainingForward(_ images: Tensor, recomputeBlocks: Bool = false, adapters: (any LinearAdapters)? = nil,
                                 context: ComputeContext) throws -> (output: TrainingOutput, cache: TrainingCache) {
         let c = configuration
         let embedded = try patchEmbedding.forward(images, context: context) // validates the shape
@@ -40,8 +58,8 @@ extension VisionTransformer {
                                                    square: height == width)
         var x = assembleTokens(embedded.output, position: position)
         var blockCaches: [BlockCache] = []
-        for block in blocks {
-            let result = try block.forward(x, context: context)
+        for (index, block) in blocks.enumerated() {
+            let result = try block.forward(x, scope: blockScope(index, adapters: adapters), context: context)
             blockCaches.append(recomputeBlocks ? .recompute(input: x) : .stored(result.cache))
             x = result.output
         }
@@ -49,7 +67,8 @@ extension VisionTransformer {
         let output = TrainingOutput(cls: tokenRange(normed.output, 0..<1).reshaped([x.shape[0], c.width]),
                                     registers: c.registers > 0 ? tokenRange(normed.output, 1..<1 + c.registers) : nil,
                                     patches: tokenRange(normed.output, 1 + c.registers..<x.shape[1]))
-        return (output, TrainingCache(patchEmbedding: embedded.cache, positionMap: positionMap, blocks: blockCaches, norm: normed.cache))
+        return (output, TrainingCache(patchEmbedding: embedded.cache, positionMap: positionMap, blocks: blockCaches, norm: normed.cache,
+                                           adapters: adapters))
     }
 
     /// The backward pass from the gradients of the outputs (`cls` `[B, D]`, `patches` `[B, N, D]`, `registers`
@@ -61,6 +80,14 @@ extension VisionTransformer {
     /// `dP₀ = Σ_b dx[b, 0]`, `dP₁… = Σ_b dx[b, patches]`, then `dE = Aᵀ·dP` (`PositionEmbeddingMap`).
     public func backward(cls: Tensor?, patches: Tensor?, registers: Tensor? = nil, cache: TrainingCache, inputGradient: Bool = false,
                          context: ComputeContext) throws -> (parameters: VisionTransformer, input: Tensor?) {
+        let result = try backpropagate(cls: cls, patches: patches, registers: registers, cache: cache, inputGradient: inputGradient,
+                                       context: context)
+        return (result.parameters, result.input)
+    }
+
+    /// As `backward`, with the gradients of the adapters' parameters (those of `trainingForward`) as well.
+    public func backpropagate(cls: Tensor?, patches: Tensor?, registers: Tensor? = nil, cache: TrainingCache, inputGradient: Bool = false,
+                              context: ComputeContext) throws -> Gradients {
         let c = configuration
         let tokensShape = cache.norm.input.shape
         let (batch, tokens, d) = (tokensShape[0], tokensShape[1], tokensShape[2])
@@ -84,13 +111,15 @@ extension VisionTransformer {
         let normed = try norm.backward(normedGradient, cache: cache.norm, context: context)
         gradients.norm = normed.parameters
         var x = normed.input
+        var adapterGradients: [String: Tensor] = [:]
         for index in blocks.indices.reversed() {
             let blockCache: TransformerBlock.TrainingCache
             switch cache.blocks[index] {
             case let .stored(stored): blockCache = stored
-            case let .recompute(input): blockCache = try blocks[index].forward(input, context: context).cache
+            case let .recompute(input):
+                blockCache = try blocks[index].forward(input, scope: blockScope(index, adapters: cache.adapters), context: context).cache
             }
-            let result = try blocks[index].backward(x, cache: blockCache, context: context)
+            let result = try blocks[index].backward(x, cache: blockCache, adapterGradients: &adapterGradients, context: context)
             gradients.blocks[index] = result.parameters
             x = result.input
         }
@@ -106,7 +135,7 @@ extension VisionTransformer {
         let embedded = try patchEmbedding.backward(tokenRange(x, 1 + r..<tokens), cache: cache.patchEmbedding,
                                                    inputGradient: inputGradient, context: context)
         gradients.patchEmbedding = embedded.parameters
-        return (gradients, embedded.input)
+        return Gradients(parameters: gradients, input: embedded.input, adapters: adapterGradients)
     }
 
     /// `[B, N, D]` patch tokens and `position` `[1 + N, D]` → `[B, 1 + R + N, D]`: `[cls + P₀, registers, patches + P₁…]`.

@@ -74,7 +74,8 @@ public struct LoRALinear: Sendable {
 
     /// The evaluation forward pass (no dropout): `x` `[..., in]` → `y` `[..., out]`.
     public func forward(_ x: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
-        try forward(x, dropoutMask: nil, context: context)
+        try requireInput(x)
+        return try forward(x, dropoutMask: nil, adding: base(x, context: context), context: context)
     }
 
     /// The training forward pass: dropout with probability `p` on the input of `A`, one `uniform()` draw per element
@@ -82,17 +83,30 @@ public struct LoRALinear: Sendable {
     /// `1/(1 − p)`); no draws when `p = 0`.
     public func forward(_ x: Tensor, dropoutGenerator generator: inout SeededGenerator,
                         context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
-        let p = Double(configuration.dropout)
-        guard p > 0 else { return try forward(x, dropoutMask: nil, context: context) }
-        let keep = Float(1 / (1 - p))
-        let mask = Tensor(shape: x.shape, values: (0..<x.count).map { _ in generator.uniform() < p ? 0 : keep })
-        return try forward(x, dropoutMask: mask, context: context)
+        try requireInput(x)
+        return try forward(x, dropoutMask: dropoutMask(shape: x.shape, generator: &generator), adding: base(x, context: context),
+                           context: context)
     }
 
-    private func forward(_ x: Tensor, dropoutMask mask: Tensor?, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
+    /// The multipliers of a dropout mask for inputs of `shape` (see the training `forward`); nil when `p = 0`.
+    func dropoutMask(shape: [Int], generator: inout SeededGenerator) -> Tensor? {
+        let p = Double(configuration.dropout)
+        guard p > 0 else { return nil }
+        let keep = Float(1 / (1 - p))
+        return Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in generator.uniform() < p ? 0 : keep })
+    }
+
+    /// Throws unless `x` is `[..., in]`.
+    func requireInput(_ x: Tensor) throws {
         guard x.rank >= 1, x.shape.last == inFeatures else {
             throw FineTuningError("LoRA Linear expects inputs [..., \(inFeatures)], got \(describeShape(x.shape))")
         }
+    }
+
+    /// `initial + s·(dropout(x)·Aᵀ)·Bᵀ` with `initial` `[..., out]` (the base output, or zeros for the update alone);
+    /// `x` already checked by `requireInput`.
+    func forward(_ x: Tensor, dropoutMask mask: Tensor?, adding initial: Tensor,
+                 context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         let (rows, r, s) = (x.count / inFeatures, rank, configuration.scale)
         let dropped = mask.map { Self.product(x, $0) } ?? x
         let leading = Array(x.shape.dropLast())
@@ -104,7 +118,7 @@ public struct LoRALinear: Sendable {
                           b: ap, ldb: inFeatures, c: hp + range.lowerBound * r, ldc: r)
             }
         }
-        var output = base(x, context: context)
+        var output = initial
         output.withUnsafeMutableBufferPointer { y in
             let (yp, hp) = (y.baseAddress!, hidden.storage.pointer)
             context.parallelRanges(rows, minimumChunk: 32) { range in
@@ -119,13 +133,28 @@ public struct LoRALinear: Sendable {
     /// `dx = dy·W + (dh·A) ⊙ mask` with `dh = s·dy·B` `[..., r]`.
     public func backward(_ outputGradient: Tensor, cache: TrainingCache,
                          context: ComputeContext) throws -> (input: Tensor, parameters: Gradients) {
+        var inputGradient = try updateBackward(outputGradient, cache: cache, context: context)
+        let (rows, dyp, wp) = (cache.input.count / inFeatures, outputGradient.storage.pointer, base.weight.storage.pointer)
+        inputGradient.input.withUnsafeMutableBufferPointer { dx in
+            let dxp = dx.baseAddress!
+            context.parallelRanges(rows, minimumChunk: 32) { range in
+                BLAS.gemm(m: range.count, n: inFeatures, k: outFeatures, a: dyp + range.lowerBound * outFeatures, lda: outFeatures,
+                          b: wp, ldb: inFeatures, beta: 1, c: dxp + range.lowerBound * inFeatures, ldc: inFeatures)
+            }
+        }
+        return inputGradient
+    }
+
+    /// The backward pass of the update alone: `dA`, `dB`, and its part of the input gradient, `(dh·A) ⊙ mask`.
+    func updateBackward(_ outputGradient: Tensor, cache: TrainingCache,
+                        context: ComputeContext) throws -> (input: Tensor, parameters: Gradients) {
         let expected = Array(cache.input.shape.dropLast()) + [outFeatures]
         guard outputGradient.shape == expected else {
             throw FineTuningError("LoRA Linear output gradient has shape \(describeShape(outputGradient.shape)); expected \(describeShape(expected))")
         }
         let (rows, r, s) = (cache.input.count / inFeatures, rank, configuration.scale)
         let (dyp, hp, xdp) = (outputGradient.storage.pointer, cache.hidden.storage.pointer, cache.droppedInput.storage.pointer)
-        let (ap, bp, wp) = (a.storage.pointer, b.storage.pointer, base.weight.storage.pointer)
+        let (ap, bp) = (a.storage.pointer, b.storage.pointer)
         let bGradient = Tensor(uninitializedShape: [outFeatures, r]) { db in
             BLAS.gemm(transposeA: true, m: outFeatures, n: r, k: rows, alpha: s, a: dyp, lda: outFeatures, b: hp, ldb: r,
                       c: db.baseAddress!, ldc: r)
@@ -149,14 +178,7 @@ public struct LoRALinear: Sendable {
                           b: ap, ldb: inFeatures, c: dxdp + range.lowerBound * inFeatures, ldc: inFeatures)
             }
         }
-        var inputGradient = cache.dropoutMask.map { Self.product(droppedGradient, $0) } ?? droppedGradient
-        inputGradient.withUnsafeMutableBufferPointer { dx in
-            let dxp = dx.baseAddress!
-            context.parallelRanges(rows, minimumChunk: 32) { range in
-                BLAS.gemm(m: range.count, n: inFeatures, k: outFeatures, a: dyp + range.lowerBound * outFeatures, lda: outFeatures,
-                          b: wp, ldb: inFeatures, beta: 1, c: dxp + range.lowerBound * inFeatures, ldc: inFeatures)
-            }
-        }
+        let inputGradient = cache.dropoutMask.map { Self.product(droppedGradient, $0) } ?? droppedGradient
         return (inputGradient, Gradients(a: aGradient, b: bGradient))
     }
 

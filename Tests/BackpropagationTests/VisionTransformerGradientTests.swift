@@ -12,22 +12,9 @@ import XCTest
 final class VisionTransformerGradientTests: XCTestCase {
     let context = ComputeContext(threads: 2)
 
-    /// Copies parameters by key into another module.
-    struct ParameterCopier: ParameterVisitor {
-        let source: [String: Tensor]
-        mutating func visit(_ key: String, _ parameter: inout Tensor) { parameter = source[key]! }
-    }
-
-    /// A fixture model: loaded with `LoadedBackbone`, rebuilt with the 2 heads it was made with (the loader infers
-    /// width/64 heads, which is 1 at width 64).
+    /// A backprop fixture model, read with the 2 heads it was made with (the loader infers width/64 = 1).
     func model(_ name: String) throws -> VisionTransformer {
-        let loaded = try LoadedBackbone(contentsOf: Fixtures.url("backprop/\(name)/model.safetensors"))
-        var configuration = loaded.model.configuration
-        configuration.heads = 2
-        var model = VisionTransformer(configuration: configuration)
-        var copier = ParameterCopier(source: gradientsByKey(loaded.model))
-        model.visitParameters(&copier, scope: ParameterScope())
-        return model
+        try LoadedBackbone(contentsOf: Fixtures.url("backprop/\(name)/model.safetensors")).model.withHeads(2)
     }
 
     /// Every parameter gradient and the input gradient against `loss.backward()` of the official model. Per tensor:
