@@ -9,7 +9,7 @@ struct MetricsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics",
         abstract: "Score predictions saved as files against the truth.",
-        subcommands: [MetricsAUROC.self, MetricsSegmentation.self]
+        subcommands: [MetricsAUROC.self, MetricsCompare.self, MetricsSegmentation.self]
     )
 }
 

@@ -22,6 +22,7 @@ final class HelpGoldenTests: XCTestCase {
     func testBenchProbesHelp() throws { try assertHelpMatchesGolden("bench-probes", ["bench", "probes"]) }
     func testMetricsHelp() throws { try assertHelpMatchesGolden("metrics", ["metrics"]) }
     func testMetricsAUROCHelp() throws { try assertHelpMatchesGolden("metrics-auroc", ["metrics", "auroc"]) }
+    func testMetricsCompareHelp() throws { try assertHelpMatchesGolden("metrics-compare", ["metrics", "compare"]) }
     func testMetricsSegHelp() throws { try assertHelpMatchesGolden("metrics-seg", ["metrics", "seg"]) }
     func testImageInfoHelp() throws { try assertHelpMatchesGolden("image-info", ["image", "info"]) }
     func testImagePreviewHelp() throws { try assertHelpMatchesGolden("image-preview", ["image", "preview"]) }

@@ -4,7 +4,8 @@ import TensorCore
 import TestSupport
 import XCTest
 
-/// `radprobe metrics auroc` on the scikit-learn fixtures of the Metrics tests, written as `.npy` files.
+/// `radprobe metrics auroc` and `metrics compare` on the scikit-learn and DeLong fixtures of the Metrics
+/// tests, written as `.npy` files.
 final class MetricsAUROCCommandTests: XCTestCase {
     struct Case: Decodable {
         let rows: Int
@@ -59,5 +60,44 @@ final class MetricsAUROCCommandTests: XCTestCase {
         try NumPyArray.write(Tensor(shape: [3], values: [0, 1, 0.5]), to: labels)
         assertFails(try radprobe(["metrics", "auroc", "--scores", scores.path, "--labels", labels.path, "--multiclass"]),
                     mentioning: ["y.npy", "label rows"])
+    }
+
+    struct DeLongCase: Decodable {
+        let labels: [Double]
+        let scores_a: [Double]
+        let scores_b: [Double]
+        let auroc_a: Double
+        let auroc_b: Double
+        let z: Double
+        let p: Double
+    }
+
+    /// DeLong's z and p per class equal the fixture's (one class: scores [N]); the macro comparison's
+    /// difference is AUROC(A) − AUROC(B) with an interval around it; swapping A and B negates it.
+    func testCompareMatchesDeLongFixtures() throws {
+        let cases = try JSONDecoder().decode([DeLongCase].self, from: Data(contentsOf: Fixtures.url("metrics/delong.json")))
+        for fixture in cases {
+            let folder = try temporaryDirectory()
+            let a = folder.appendingPathComponent("a.npy"), b = folder.appendingPathComponent("b.npy"), y = folder.appendingPathComponent("y.npy")
+            try NumPyArray.write(Tensor(shape: [fixture.labels.count], values: fixture.scores_a.map(Float.init)), to: a)
+            try NumPyArray.write(Tensor(shape: [fixture.labels.count], values: fixture.scores_b.map(Float.init)), to: b)
+            try NumPyArray.write(Tensor(shape: [fixture.labels.count], values: fixture.labels.map(Float.init)), to: y)
+            let run = try radprobeSucceeds(["metrics", "compare", "--scores-a", a.path, "--scores-b", b.path, "--labels", y.path,
+                                            "--bootstrap", "200"])
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let perClass = try XCTUnwrap((json["per_class"] as? [[String: Any]])?.first)
+            XCTAssertEqual(perClass["auroc_a"] as? Double ?? -1, fixture.auroc_a, accuracy: 1e-12)
+            XCTAssertEqual(perClass["auroc_b"] as? Double ?? -1, fixture.auroc_b, accuracy: 1e-12)
+            XCTAssertEqual(perClass["z"] as? Double ?? 0, fixture.z, accuracy: 1e-6)
+            XCTAssertEqual(perClass["p_value"] as? Double ?? -1, fixture.p, accuracy: 1e-6)
+            let macro = try XCTUnwrap(json["macro"] as? [String: Any])
+            let difference = try XCTUnwrap(macro["difference"] as? Double)
+            XCTAssertEqual(difference, fixture.auroc_a - fixture.auroc_b, accuracy: 1e-12)
+            XCTAssertLessThanOrEqual(macro["lower"] as? Double ?? 1, macro["upper"] as? Double ?? 0)
+            let swapped = try radprobeSucceeds(["metrics", "compare", "--scores-a", b.path, "--scores-b", a.path, "--labels", y.path,
+                                                "--bootstrap", "200"])
+            let other = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(swapped.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual((other["macro"] as? [String: Any])?["difference"] as? Double ?? 0, -difference, accuracy: 1e-12)
+        }
     }
 }
