@@ -34,35 +34,39 @@ public struct KNNProtocol: Sendable {
     public func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
                     context: ComputeContext) throws -> ProbeOutcome {
         let matrix = { (part: ProbePart) in try part.features.matrix(blocks: blocks, usesPatchMean: usesPatchMean) }
-        let test = try matrix(data.test)
+        let train = try matrix(data.train), test = try matrix(data.test)
+        // The support of the test predictions: the training rows, then the validation rows when added.
+        let support = { (added: ProbePart?) throws -> Tensor in try added.map { .concatenate([train, try matrix($0)]) } ?? train }
         var configuration = ["k": neighbourCounts.map(String.init).joined(separator: ","), "blocks": "\(blocks)", "patch_mean": "\(usesPatchMean)"]
         let names = neighbourCounts.map { "k=\($0)" }
         switch data.labelSpace {
         case .multiClass(let classes):
             configuration["temperature"] = "\(temperature)"
-            let classify = { (support: ProbePart, queries: Tensor, ks: [Int]) throws -> [Tensor] in
-                try WeightedKNNClassifier(support: matrix(support), labels: support.requireLabels("training").map { Int($0[0]) },
-                                          classCount: classes.count)
+            let indices = { (part: ProbePart, role: String) in try part.requireLabels(role).map { Int($0[0]) } }
+            let classify = { (support: Tensor, labels: [Int], queries: Tensor, ks: [Int]) throws -> [Tensor] in
+                try WeightedKNNClassifier(support: support, labels: labels, classCount: classes.count)
                     .classify(queries, neighbourCounts: ks, temperature: temperature, context: context).map(\.scores)
             }
             return try CandidateSearch(name: "knn", configuration: configuration, candidates: names, refitsOnValidation: true)
                 .run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
-                    try classify(data.train, try matrix(validation), neighbourCounts).map(score)
-                }, predictTest: { chosen, support in
-                    try classify(support, test, [neighbourCounts[chosen]])[0]
+                    try classify(train, indices(data.train, "training"), try matrix(validation), neighbourCounts).map(score)
+                }, predictTest: { chosen, added in
+                    let labels = try indices(data.train, "training") + (added.map { try indices($0, "validation") } ?? [])
+                    return try classify(support(added), labels, test, [neighbourCounts[chosen]])[0]
                 })
         case .multiLabel, .segmentation:
             configuration["smoothing"] = "1"
-            let predict = { (support: ProbePart, queries: Tensor, k: Int) throws -> Tensor in
-                try MultiLabelKNN(support: matrix(support), labels: support.labelMatrix("training"), k: k, context: context)
-                    .predict(queries, context: context).probabilities
+            let predict = { (support: Tensor, labels: Tensor, queries: Tensor, k: Int) throws -> Tensor in
+                try MultiLabelKNN(support: support, labels: labels, k: k, context: context).predict(queries, context: context).probabilities
             }
+            let trainLabels = try data.train.labelMatrix("training")
             return try CandidateSearch(name: "ml-knn", configuration: configuration, candidates: names, refitsOnValidation: true)
                 .run(on: data, selectBy: metric, bootstrap: bootstrap, validationScores: { validation, score in
                     let queries = try matrix(validation)
-                    return try neighbourCounts.map { try score(predict(data.train, queries, $0)) }
-                }, predictTest: { chosen, support in
-                    try predict(support, test, neighbourCounts[chosen])
+                    return try neighbourCounts.map { try score(predict(train, trainLabels, queries, $0)) }
+                }, predictTest: { chosen, added in
+                    let labels = try added.map { Tensor.concatenate([trainLabels, try $0.labelMatrix("validation")]) } ?? trainLabels
+                    return try predict(support(added), labels, test, neighbourCounts[chosen])
                 })
         }
     }

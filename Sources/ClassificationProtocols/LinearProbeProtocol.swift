@@ -80,9 +80,9 @@ public struct LinearProbeProtocol: Sendable {
                 }
                 trained = search.heads
                 return search.scores.map { $0 == -.infinity ? .nan : $0 }
-            }, predictTest: { chosen, fitting in
+            }, predictTest: { chosen, addedValidation in
                 let logits: Tensor
-                if let validation = data.validation, fitting.count > data.train.count {
+                if let validation = addedValidation {
                     logits = try LinearProbeSearch.refit(grid[chosen], training: training,
                                                          validation: (validation.features, try validation.targets(space, role: "validation")),
                                                          test: data.test.features, options: refitOptions, context: context).testLogits

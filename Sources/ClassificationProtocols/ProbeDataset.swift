@@ -38,13 +38,6 @@ public struct ProbePart: Sendable {
                          features: try features.rows(rows), labels: labels.map { all in rows.map { all[$0] } })
     }
 
-    /// This part's rows followed by `other`'s.
-    public func appending(_ other: ProbePart) throws -> ProbePart {
-        ProbePart(ids: ids + other.ids, patients: patients + other.patients, patientsKnown: patientsKnown && other.patientsKnown,
-                  features: try features.appending(other.features),
-                  labels: labels.flatMap { mine in other.labels.map { mine + $0 } })
-    }
-
     /// The labels as probe targets: class indices for a multi-class space, a `[rows, findings]` matrix
     /// (NaN unknown) for a multi-label one.
     func targets(_ space: LabelSpace, role: String) throws -> ProbeTargets {

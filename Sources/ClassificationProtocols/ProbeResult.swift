@@ -95,29 +95,30 @@ struct CandidateSearch {
 
     /// `validationScores` gets the validation part and a scorer of its probabilities, and returns one
     /// score per candidate;
-    /// `predictTest` gets the chosen candidate and the rows to fit it on, and returns test probabilities.
+    /// `predictTest` gets the chosen candidate and, when the final fit adds them to the training rows,
+    /// the validation rows; it returns test probabilities.
     func run(on data: ProbeDataset, selectBy metric: SelectionMetric, bootstrap: BootstrapConfiguration,
              validationScores: (_ validation: ProbePart, _ score: (Tensor) throws -> Double) throws -> [Double],
-             predictTest: (_ chosen: Int, _ fitting: ProbePart) throws -> Tensor) throws -> ProbeOutcome {
+             predictTest: (_ chosen: Int, _ addedValidation: ProbePart?) throws -> Tensor) throws -> ProbeOutcome {
         guard !candidates.isEmpty else { throw ProbeProtocolError("\(name) has no candidate to try") }
         var selection: SelectionRecord?
-        var fitting = data.train
+        var addedValidation: ProbePart?
         if let validation = data.validation {
             let labels = try validation.requireLabels("validation")
             let scores = try validationScores(validation) { try metric.score($0, labels: labels, labelSpace: data.labelSpace) }
             selection = try SelectionRecord(metric: metric, names: candidates, scores: scores)
-            if refitsOnValidation { fitting = try data.train.appending(validation) }
+            if refitsOnValidation { addedValidation = validation }
         } else if candidates.count > 1 {
             throw ProbeProtocolError("\(candidates.count) candidates of \(name) need validation rows to choose among them; give validation data or a single candidate")
         }
         let chosen = selection?.chosenIndex ?? 0
-        let probabilities = try predictTest(chosen, fitting)
+        let probabilities = try predictTest(chosen, addedValidation)
         let test = try data.test.labels.map {
             try ClassificationMetrics(scores: probabilities, labels: $0, patients: data.test.patientsKnown ? data.test.patients : nil,
                                       labelSpace: data.labelSpace, bootstrap: bootstrap)
         }
         let result = ProbeResult(protocolName: name, configuration: configuration, selection: selection, chosen: candidates[chosen],
-                                 finalFit: fitting.count > data.train.count ? "train+validation" : "train",
+                                 finalFit: addedValidation == nil ? "train" : "train+validation",
                                  sizes: PartSizes(train: data.train, validation: data.validation, test: data.test), test: test)
         return ProbeOutcome(result: result, testProbabilities: probabilities)
     }

@@ -68,8 +68,8 @@ final class ClassificationProtocolTests: XCTestCase {
         XCTAssertEqual(result.selection?.candidates.map(\.score), expected)
         let best = expected.indices.max { expected[$0] < expected[$1] || (expected[$0] == expected[$1] && $0 > $1) }!
         XCTAssertEqual(result.chosen, "k=\([1, 5, 15][best])")
-        let both = try data.train.appending(data.validation!)
-        let test = try WeightedKNNClassifier(support: matrix(both), labels: labels(both), classCount: 3)
+        let support = Tensor.concatenate([try matrix(data.train), try matrix(data.validation!)])
+        let test = try WeightedKNNClassifier(support: support, labels: labels(data.train) + labels(data.validation!), classCount: 3)
             .classify(matrix(data.test), neighbourCounts: [[1, 5, 15][best]], context: context)[0].scores
         let auroc = try AUROC.oneVsRest(scores: DoubleMatrix(rows: data.test.count, columns: 3, values: test.scalars.map(Double.init)),
                                         labels: labels(data.test))
