@@ -11,6 +11,8 @@ public struct FeatureStore: Sendable {
     public let url: URL
     /// The content of `manifest.json`.
     public let manifest: FeatureStoreManifest
+    /// Per chunk, the position of its first row in `manifest.rowIDs`.
+    let firstRows: [Int]
 
     /// The plan the store was written with.
     public var plan: FeatureStorePlan { manifest.plan }
@@ -18,6 +20,11 @@ public struct FeatureStore: Sendable {
     init(url: URL, manifest: FeatureStoreManifest) {
         self.url = url
         self.manifest = manifest
+        var next = 0
+        firstRows = manifest.chunks.map { chunk in
+            defer { next += chunk.rows }
+            return next
+        }
     }
 
     /// The finished store at `url`. Without `manifest.json` (unfinished or not a store), with an
@@ -99,7 +106,7 @@ public struct FeatureStore: Sendable {
     func chunkIDs(_ chunk: FeatureStoreChunk) throws -> ChunkIDs {
         let idsURL = url.appendingPathComponent(chunk.folder).appendingPathComponent("ids.json")
         let ids = try StoreJSON.decode(ChunkIDs.self, from: idsURL)
-        let start = manifest.chunks[..<chunk.index].reduce(0) { $0 + $1.rows }
+        let start = firstRows[chunk.index]
         guard ids.chunk == chunk.index, ids.rows.elementsEqual(manifest.rowIDs[start ..< start + chunk.rows]) else {
             throw FileError(file: idsURL.path, problem: "lists other rows than manifest.json for chunk \(chunk.index)")
         }
