@@ -2,7 +2,7 @@
 
 Reference: PyTorch 1.13 on CPU in float32: torch.nn.functional.conv2d, conv_transpose2d,
 torch.nn.BatchNorm2d (training and eval mode, momentum 0.1, eps 1e-5), relu, torch.cat along the
-channels and torch.nn.functional.interpolate(mode="bilinear", align_corners=False). For every case the
+channels and torch.nn.functional.interpolate(mode="bilinear" or "bicubic", align_corners=False). For every case the
 files hold the input, the parameters, the output, a random upstream gradient and the gradients that
 autograd gives for the input and the parameters (BatchNorm: also the running statistics after the
 step). up_block.json chains the layers as an up-block of the U-Net decoder: conv3x3 -> BatchNorm ->
@@ -122,7 +122,7 @@ def batch_norm_cases():
     return cases
 
 
-def bilinear_cases():
+def resize_cases(mode):
     specs = [
         ("upsample 4x5 to 9x7", (2, 3, 4, 5), (9, 7)),
         ("downsample 9x7 to 4x3", (1, 2, 9, 7), (4, 3)),
@@ -134,7 +134,7 @@ def bilinear_cases():
     cases = []
     for name, shape, size in specs:
         x = uniform(*shape)
-        y = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        y = F.interpolate(x, size=size, mode=mode, align_corners=False)
         g = torch.rand_like(y) * 2 - 1
         y.backward(g)
         cases.append({
@@ -182,8 +182,9 @@ def main():
     write("conv2d.json", {"torch": torch.__version__, "cases": conv_cases()})
     write("conv_transpose2d.json", {"torch": torch.__version__, "cases": conv_transpose_cases()})
     write("batch_norm2d.json", {"torch": torch.__version__, "cases": batch_norm_cases()})
-    write("bilinear.json", {"torch": torch.__version__, "cases": bilinear_cases()})
+    write("bilinear.json", {"torch": torch.__version__, "cases": resize_cases("bilinear")})
     write("up_block.json", {"torch": torch.__version__, **composite_case()})
+    write("bicubic.json", {"torch": torch.__version__, "cases": resize_cases("bicubic")})
 
 
 if __name__ == "__main__":

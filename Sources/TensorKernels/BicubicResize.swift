@@ -80,10 +80,10 @@ public enum BicubicResize {
     }
 
     /// Source indices and weights of one output position.
-    struct Taps { var indices: [Int]; var weights: [Float] }
+    package struct Taps { package var indices: [Int]; package var weights: [Float] }
 
     /// Keys cubic taps (A = −0.75), as `get_cubic_upsample_coefficients` with clamped indices.
-    static func keysTaps(input: Int, output: Int, scale: Float) -> [Taps] {
+    package static func keysTaps(input: Int, output: Int, scale: Float) -> [Taps] {
         let a: Float = -0.75
         func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
         func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }

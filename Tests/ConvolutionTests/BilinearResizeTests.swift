@@ -8,7 +8,7 @@ final class BilinearResizeTests: XCTestCase {
     /// Up, down, same-size and one-axis resizes and their input gradients against
     /// `F.interpolate(mode="bilinear", align_corners=False)` and autograd.
     func testMatchesPyTorch() throws {
-        let fixture = try decodeConvolutionFixture(FixtureCases<BilinearCase>.self, "bilinear.json")
+        let fixture = try decodeConvolutionFixture(FixtureCases<ResizeCase>.self, "bilinear.json")
         XCTAssertEqual(fixture.cases.count, 6)
         let context = ComputeContext(threads: 2)
         for item in fixture.cases {

@@ -58,7 +58,7 @@ struct BatchNormCase: Decodable {
 }
 
 /// A bilinear resize to `size` with its input gradient.
-struct BilinearCase: Decodable {
+struct ResizeCase: Decodable {
     let name: String
     let size: [Int]
     let input: FixtureTensor

@@ -72,4 +72,26 @@ enum Reference {
         } } }
         return out
     }
+
+    /// `F.interpolate(mode="bicubic", align_corners=False)` from its definition: Keys' cubic (A = −0.75) over the
+    /// taps `⌊s⌋ − 1 … ⌊s⌋ + 2` (clamped) of `s = (o + 0.5)·n/m − 0.5` along each axis.
+    static func bicubic(_ input: [Double], _ shape: [Int], height outH: Int, width outW: Int) -> [Double] {
+        let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3])
+        func kernel(_ x: Double) -> Double {
+            let a = -0.75, x = abs(x)
+            return x <= 1 ? ((a + 2) * x - (a + 3)) * x * x + 1 : ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        }
+        func taps(_ size: Int, _ out: Int) -> [[(Int, Double)]] {
+            (0..<out).map { o in
+                let source = (Double(o) + 0.5) * Double(size) / Double(out) - 0.5, low = source.rounded(.down)
+                return (-1...2).map { (min(max(Int(low) + $0, 0), size - 1), kernel(source - low - Double($0))) }
+            }
+        }
+        let rows = taps(h, outH), columns = taps(w, outW)
+        var out = [Double]()
+        for p in 0..<planes { for row in rows { for column in columns {
+            out.append(row.reduce(0) { total, y in total + y.1 * column.reduce(0) { $0 + $1.1 * input[(p * h + y.0) * w + $1.0] } })
+        } } }
+        return out
+    }
 }
