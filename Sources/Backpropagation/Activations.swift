@@ -66,7 +66,14 @@ public enum SwiGLUGate {
                 for row in range {
                     let (gate, value, dh) = (xp + row * last, xp + row * last + hidden, dhp + row * hidden)
                     let (dGate, dValue) = (dxp + row * last, dxp + row * last + hidden)
-                    for j in 0..<hidden {
+                    let vectorEnd = hidden - hidden % 16
+                    for j in stride(from: 0, to: vectorEnd, by: 16) {
+                        let (a, v, d) = (SIMD16.load(gate + j), SIMD16.load(value + j), SIMD16.load(dh + j))
+                        let sigmoid = 1 / (1 + VectorMath.exp(-a))
+                        (d * v * sigmoid * (1 + a * (1 - sigmoid))).store(to: dGate + j)
+                        (d * a * sigmoid).store(to: dValue + j)
+                    }
+                    for j in vectorEnd..<hidden {
                         let sigmoid = 1 / (1 + Foundation.exp(-gate[j]))
                         dGate[j] = dh[j] * value[j] * sigmoid * (1 + gate[j] * (1 - sigmoid))
                         dValue[j] = dh[j] * gate[j] * sigmoid
@@ -93,8 +100,16 @@ public enum LayerScale {
     /// `(dx, dγ)`.
     public static func backward(_ outputGradient: Tensor, gamma: Tensor, cache: TrainingCache,
                                 context: ComputeContext) throws -> (input: Tensor, gamma: Tensor) {
+        try backward(outputGradient, gamma: gamma, cache: cache, gradients: .all, context: context)
+    }
+
+    /// `(dx, dγ)`, with `dγ` (key `gamma` in `scope`) zeros unless wanted.
+    static func backward(_ outputGradient: Tensor, gamma: Tensor, cache: TrainingCache, gradients scope: GradientScope,
+                         context: ComputeContext) throws -> (input: Tensor, gamma: Tensor) {
         try BackpropagationError.require(outputGradient, shape: cache.input.shape, "LayerScale output gradient")
-        return (GradientKernels.scaleColumns(outputGradient, by: gamma),
-                GradientKernels.columnDotProducts(outputGradient, cache.input, width: gamma.count, context: context))
+        return (GradientKernels.scaleColumns(outputGradient, by: gamma, context: context),
+                scope.gradient("gamma", shape: gamma.shape) {
+                    GradientKernels.columnDotProducts(outputGradient, cache.input, width: gamma.count, context: context)
+                })
     }
 }

@@ -51,13 +51,14 @@ extension Attention {
     }
 
     /// As `backward(_:cache:context:)`, storing the gradients of adapters' parameters by key into `adapterGradients`.
+    /// `gradients` (the attention's scope, `blocks.3.attn`) says which parameter gradients are computed.
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
-                         context: ComputeContext) throws -> (input: Tensor, parameters: Attention) {
+                         gradients scope: GradientScope = .all, context: ComputeContext) throws -> (input: Tensor, parameters: Attention) {
         let (batch, tokens) = (cache.probabilities.shape[0], cache.probabilities.shape[2])
         let width = proj.outFeatures, headDim = width / heads, scale = 1 / Float(headDim).squareRoot()
         try BackpropagationError.require(outputGradient, shape: [batch, tokens, width], "attention output gradient")
         let projection = try proj.backward(outputGradient.reshaped([batch * tokens, width]), cache: cache.projection,
-                                           adapterGradients: &adapterGradients, context: context)
+                                           adapterGradients: &adapterGradients, gradients: scope.child("proj"), context: context)
         let fusedGradient = Tensor(uninitializedShape: [batch * tokens, 3 * width]) { out in
             let (dfp, fp, pp, dop) = (out.baseAddress!, cache.fused.storage.pointer, cache.probabilities.storage.pointer,
                                       projection.input.storage.pointer)
@@ -80,7 +81,8 @@ extension Attention {
                 }
             }
         }
-        let input = try qkv.backward(fusedGradient, cache: cache.qkv, adapterGradients: &adapterGradients, context: context)
+        let input = try qkv.backward(fusedGradient, cache: cache.qkv, adapterGradients: &adapterGradients, gradients: scope.child("qkv"),
+                                     context: context)
         var gradients = self
         gradients.qkv = input.parameters
         gradients.proj = projection.parameters
@@ -89,11 +91,15 @@ extension Attention {
 
     /// Row softmax backward in place: `g ← p ⊙ (g − Σ_j g_j·p_j)` for each row of `[rows, width]`.
     static func softmaxBackward(probabilities p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        let vectorEnd = width - width % 16
         for row in 0..<rows {
             let (pr, gr) = (p + row * width, g + row * width)
-            var dot: Float = 0
-            for j in 0..<width { dot += pr[j] * gr[j] }
-            for j in 0..<width { gr[j] = pr[j] * (gr[j] - dot) }
+            var dots = SIMD16<Float>()
+            for j in stride(from: 0, to: vectorEnd, by: 16) { dots += SIMD16.load(pr + j) * SIMD16.load(gr + j) }
+            var dot = dots.sum()
+            for j in vectorEnd..<width { dot += pr[j] * gr[j] }
+            for j in stride(from: 0, to: vectorEnd, by: 16) { (SIMD16.load(pr + j) * (SIMD16.load(gr + j) - dot)).store(to: gr + j) }
+            for j in vectorEnd..<width { gr[j] = pr[j] * (gr[j] - dot) }
         }
     }
 }

@@ -16,6 +16,32 @@ public protocol LinearAdapters: Sendable {
     /// (added to `dy·W`) and the gradients of its parameters by key (`blocks.3.attn.qkv.lora_A.weight`).
     func backward(key: String, outputGradient: Tensor, cache: any Sendable,
                   context: ComputeContext) throws -> (input: Tensor, parameters: [String: Tensor])
+
+    /// As `forward(key:input:context:)`, adding the extra output into `output` (the Linear's `[..., out]`) and
+    /// returning only the cache. The default adds the output of `forward`; adapters may add in place.
+    func forward(key: String, input: Tensor, adding output: inout Tensor, context: ComputeContext) throws -> (any Sendable)?
+
+    /// As `backward(key:outputGradient:cache:context:)`, adding the input gradient into `inputGradient` `[..., in]` and
+    /// returning the parameter gradients. The default adds the input gradient of `backward`.
+    func backward(key: String, outputGradient: Tensor, cache: any Sendable, addingInputGradientTo inputGradient: inout Tensor,
+                  context: ComputeContext) throws -> [String: Tensor]
+}
+
+extension LinearAdapters {
+    public func forward(key: String, input: Tensor, adding output: inout Tensor, context: ComputeContext) throws -> (any Sendable)? {
+        guard let adapted = try forward(key: key, input: input, context: context) else { return nil }
+        try BackpropagationError.require(adapted.output, shape: output.shape, "adapter output at \(key)")
+        output = GradientKernels.sum(output, adapted.output, context: context)
+        return adapted.cache
+    }
+
+    public func backward(key: String, outputGradient: Tensor, cache: any Sendable, addingInputGradientTo inputGradient: inout Tensor,
+                         context: ComputeContext) throws -> [String: Tensor] {
+        let adapted = try backward(key: key, outputGradient: outputGradient, cache: cache, context: context)
+        try BackpropagationError.require(adapted.input, shape: inputGradient.shape, "adapter input gradient at \(key)")
+        inputGradient = GradientKernels.sum(inputGradient, adapted.input, context: context)
+        return adapted.parameters
+    }
 }
 
 /// Where a layer sits in the model, as a checkpoint key prefix (`blocks.3.attn`), and the adapters, if any,

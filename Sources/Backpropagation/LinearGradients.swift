@@ -16,13 +16,11 @@ extension Linear {
         guard x.shape.last == inFeatures else {
             throw BackpropagationError("Linear expects inputs [..., \(inFeatures)], got \(describeShape(x.shape))")
         }
-        let output = self(x, context: context)
-        guard let adapters = scope.adapters, let adapted = try adapters.forward(key: scope.key, input: x, context: context) else {
+        var output = self(x, context: context)
+        guard let adapters = scope.adapters, let cache = try adapters.forward(key: scope.key, input: x, adding: &output, context: context) else {
             return (output, TrainingCache(input: x, adapter: nil))
         }
-        try BackpropagationError.require(adapted.output, shape: output.shape, "adapter output at \(scope.key)")
-        return (GradientKernels.sum(output, adapted.output),
-                TrainingCache(input: x, adapter: LinearAdapterCache(key: scope.key, adapters: adapters, cache: adapted.cache)))
+        return (output, TrainingCache(input: x, adapter: LinearAdapterCache(key: scope.key, adapters: adapters, cache: cache)))
     }
 
     /// From `dy` `[..., out]`: `dx = dy · W` `[..., in]`, and a `Linear` holding
@@ -34,17 +32,19 @@ extension Linear {
     }
 
     /// As `backward(_:cache:context:)`, plus, when an adapter acted in the forward pass, its input gradient added to
-    /// `dx` and its parameter gradients stored by key into `adapterGradients`.
+    /// `dx` and its parameter gradients stored by key into `adapterGradients`. `gradients` says whether `dW` and `db`
+    /// are computed (zeros otherwise).
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
-                         context: ComputeContext) throws -> (input: Tensor, parameters: Linear) {
+                         gradients scope: GradientScope = .all, context: ComputeContext) throws -> (input: Tensor, parameters: Linear) {
         try BackpropagationError.require(outputGradient, shape: cache.input.shape.dropLast() + [outFeatures], "Linear output gradient")
         let gradients = GradientKernels.linearBackward(outputGradient: outputGradient, input: cache.input, weight: weight,
-                                                       hasBias: bias != nil, context: context)
+                                                       hasBias: bias != nil, scope: scope, context: context)
         let parameters = Linear(weight: gradients.weight, bias: gradients.bias)
-        guard let adapter = cache.adapter else { return (gradients.input!, parameters) }
-        let adapted = try adapter.adapters.backward(key: adapter.key, outputGradient: outputGradient, cache: adapter.cache, context: context)
-        try BackpropagationError.require(adapted.input, shape: cache.input.shape, "adapter input gradient at \(adapter.key)")
-        adapterGradients.merge(adapted.parameters) { _, new in new }
-        return (GradientKernels.sum(gradients.input!, adapted.input), parameters)
+        var input = gradients.input!
+        guard let adapter = cache.adapter else { return (input, parameters) }
+        let adapted = try adapter.adapters.backward(key: adapter.key, outputGradient: outputGradient, cache: adapter.cache,
+                                                    addingInputGradientTo: &input, context: context)
+        adapterGradients.merge(adapted) { _, new in new }
+        return (input, parameters)
     }
 }

@@ -29,14 +29,16 @@ extension PatchEmbedding {
 
     /// From `dtokens` `[B, N, D]`: `dW = dtokensᵀ · patches` (viewed `[D, C, p, p]`), `db = Σ dtokens`, and, when
     /// `inputGradient`, `dimages` = the patch rows `dtokens · W` scattered back to their pixels (the patches do not overlap).
-    public func backward(_ outputGradient: Tensor, cache: TrainingCache, inputGradient: Bool,
+    /// `gradients` (the projection's scope, `patch_embed.proj`) says whether `dW` and `db` are computed (zeros otherwise).
+    public func backward(_ outputGradient: Tensor, cache: TrainingCache, inputGradient: Bool, gradients scope: GradientScope = .all,
                          context: ComputeContext) throws -> (input: Tensor?, parameters: PatchEmbedding) {
         let (batch, height, imageWidth) = (cache.imageShape[0], cache.imageShape[2], cache.imageShape[3])
         let p = patchSize, gridH = height / p, gridW = imageWidth / p, patchLength = channels * p * p
         try BackpropagationError.require(outputGradient, shape: [batch, gridH * gridW, width], "patch embedding output gradient")
         let rowsGradient = outputGradient.reshaped([batch * gridH * gridW, width])
         let projected = GradientKernels.linearBackward(outputGradient: rowsGradient, input: cache.projection.input, weight: projection.weight,
-                                                       hasBias: true, inputGradient: inputGradient, context: context)
+                                                       hasBias: true, scope: scope, inputGradient: inputGradient,
+                                                       context: context)
         var gradients = self
         gradients.weight = projected.weight.reshaped(weight.shape)
         gradients.bias = projected.bias!

@@ -85,9 +85,12 @@ extension VisionTransformer {
         return (result.parameters, result.input)
     }
 
-    /// As `backward`, with the gradients of the adapters' parameters (those of `trainingForward`) as well.
+    /// As `backward`, with the gradients of the adapters' parameters (those of `trainingForward`) as well. `gradients`
+    /// chooses the parameter gradients computed (see `GradientSelection`; the others are zeros): `.none` for LoRA, the
+    /// bias keys for BitFit. Blocks below the lowest wanted gradient are skipped when no adapters acted and no
+    /// `inputGradient` is asked for.
     public func backpropagate(cls: Tensor?, patches: Tensor?, registers: Tensor? = nil, cache: TrainingCache, inputGradient: Bool = false,
-                              context: ComputeContext) throws -> Gradients {
+                              gradients selection: GradientSelection = .all, context: ComputeContext) throws -> Gradients {
         let c = configuration
         let tokensShape = cache.norm.input.shape
         let (batch, tokens, d) = (tokensShape[0], tokensShape[1], tokensShape[2])
@@ -107,33 +110,48 @@ extension VisionTransformer {
                 }
             }
         }
+        let root = GradientScope(selection: selection)
         var gradients = self
-        let normed = try norm.backward(normedGradient, cache: cache.norm, context: context)
+        var zeroFiller = ZeroFiller(zeros: root.zeros) // what is not computed below stays zero
+        gradients.visitParameters(&zeroFiller, scope: ParameterScope())
+        let normed = try norm.backward(normedGradient, cache: cache.norm, gradients: root.child("norm"), adding: nil, context: context)
         gradients.norm = normed.parameters
         var x = normed.input
         var adapterGradients: [String: Tensor] = [:]
+        let embeddingKeys = ["cls_token", "register_tokens", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias"]
+        let embeddingsWanted = embeddingKeys.contains(where: selection.contains)
         for index in blocks.indices.reversed() {
+            let below = inputGradient || embeddingsWanted || cache.adapters != nil
+                || (0...index).contains { selection.containsAny(under: "blocks.\($0)") }
+            guard below else { return Gradients(parameters: gradients, input: nil, adapters: adapterGradients) }
             let blockCache: TransformerBlock.TrainingCache
             switch cache.blocks[index] {
             case let .stored(stored): blockCache = stored
             case let .recompute(input):
                 blockCache = try blocks[index].forward(input, scope: blockScope(index, adapters: cache.adapters), context: context).cache
             }
-            let result = try blocks[index].backward(x, cache: blockCache, adapterGradients: &adapterGradients, context: context)
+            let result = try blocks[index].backward(x, cache: blockCache, adapterGradients: &adapterGradients,
+                                                    gradients: root.child("blocks").child("\(index)"), context: context)
             gradients.blocks[index] = result.parameters
             x = result.input
         }
+        guard embeddingsWanted || inputGradient else { return Gradients(parameters: gradients, input: nil, adapters: adapterGradients) }
         let sums = tokenSums(x) // [T, D]: Σ over the batch
-        gradients.clsToken = Tensor(shape: [1, 1, d]) { $0.baseAddress!.update(from: sums.storage.pointer, count: d) }
-        if r > 0 { gradients.registerTokens = Tensor(shape: [1, r, d]) { $0.baseAddress!.update(from: sums.storage.pointer + d, count: r * d) } }
-        let positionGradient = Tensor(shape: [1 + patchCount, d]) { out in
-            out.baseAddress!.update(from: sums.storage.pointer, count: d)
-            (out.baseAddress! + d).update(from: sums.storage.pointer + (1 + r) * d, count: patchCount * d)
+        if selection.contains("cls_token") {
+            gradients.clsToken = Tensor(shape: [1, 1, d]) { $0.baseAddress!.update(from: sums.storage.pointer, count: d) }
         }
-        gradients.positionEmbedding = cache.positionMap.backward(positionGradient, context: context)
-        if let maskToken { gradients.maskToken = Tensor(shape: maskToken.shape) }
-        let embedded = try patchEmbedding.backward(tokenRange(x, 1 + r..<tokens), cache: cache.patchEmbedding,
-                                                   inputGradient: inputGradient, context: context)
+        if r > 0, selection.contains("register_tokens") {
+            gradients.registerTokens = Tensor(shape: [1, r, d]) { $0.baseAddress!.update(from: sums.storage.pointer + d, count: r * d) }
+        }
+        if selection.contains("pos_embed") {
+            let positionGradient = Tensor(shape: [1 + patchCount, d]) { out in
+                out.baseAddress!.update(from: sums.storage.pointer, count: d)
+                (out.baseAddress! + d).update(from: sums.storage.pointer + (1 + r) * d, count: patchCount * d)
+            }
+            gradients.positionEmbedding = cache.positionMap.backward(positionGradient, context: context)
+        }
+        let embedded = try patchEmbedding.backward(tokenRange(x, 1 + r..<tokens), cache: cache.patchEmbedding, inputGradient: inputGradient,
+                                                   gradients: root.child("patch_embed").child("proj"), context: context)
         gradients.patchEmbedding = embedded.parameters
         return Gradients(parameters: gradients, input: embedded.input, adapters: adapterGradients)
     }
@@ -172,4 +190,10 @@ extension VisionTransformer {
             }
         }
     }
+}
+
+/// Replaces every parameter with zeros (shared per shape).
+struct ZeroFiller: ParameterVisitor {
+    let zeros: ZeroTensors
+    mutating func visit(_ key: String, _ parameter: inout Tensor) { parameter = zeros.tensor(shape: parameter.shape) }
 }

@@ -70,21 +70,47 @@ public struct LoRAAdapters: LinearAdapters {
 
     public func forward(key: String, input: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: any Sendable)? {
         guard let adapter = adapters[key] else { return nil }
+        var output = Tensor(shape: Array(input.shape.dropLast()) + [adapter.outFeatures])
+        guard let cache = try forward(key: key, input: input, adding: &output, context: context) else { return nil }
+        return (output, cache)
+    }
+
+    public func forward(key: String, input: Tensor, adding output: inout Tensor, context: ComputeContext) throws -> (any Sendable)? {
+        guard let adapter = adapters[key] else { return nil }
         try adapter.requireInput(input)
+        let expected = Array(input.shape.dropLast()) + [adapter.outFeatures]
+        guard output.shape == expected else {
+            throw FineTuningError("LoRA output at '\(key)' has shape \(describeShape(output.shape)); expected \(describeShape(expected))")
+        }
         var generator = SeededGenerator(seed: Self.dropoutSeed(dropoutSeed ?? 0, key: key))
-        let mask = dropoutSeed == nil ? nil : adapter.dropoutMask(shape: input.shape, generator: &generator)
-        let zeros = Tensor(shape: Array(input.shape.dropLast()) + [adapter.outFeatures])
-        let result = try adapter.forward(input, dropoutMask: mask, adding: zeros, context: context)
-        return (result.output, result.cache)
+        let mask = dropoutSeed == nil ? nil : adapter.dropoutMask(shape: input.shape, generator: &generator, context: context)
+        return adapter.forward(input, dropoutMask: mask, addingInto: &output, context: context)
     }
 
     public func backward(key: String, outputGradient: Tensor, cache: any Sendable,
                          context: ComputeContext) throws -> (input: Tensor, parameters: [String: Tensor]) {
+        var input = try Tensor(shape: lora(key, cache: cache).cache.input.shape)
+        let parameters = try backward(key: key, outputGradient: outputGradient, cache: cache, addingInputGradientTo: &input, context: context)
+        return (input, parameters)
+    }
+
+    public func backward(key: String, outputGradient: Tensor, cache: any Sendable, addingInputGradientTo inputGradient: inout Tensor,
+                         context: ComputeContext) throws -> [String: Tensor] {
+        let (adapter, cache) = try lora(key, cache: cache)
+        try adapter.requireOutputGradient(outputGradient, cache: cache)
+        guard inputGradient.shape == cache.input.shape else {
+            throw FineTuningError("LoRA input gradient at '\(key)' has shape \(describeShape(inputGradient.shape)); expected \(describeShape(cache.input.shape))")
+        }
+        let result = adapter.updateBackward(outputGradient, cache: cache, addingInputGradientTo: &inputGradient, context: context)
+        return [Self.aKey(key): result.a, Self.bKey(key): result.b]
+    }
+
+    /// The adapter at `key` and its cache; throws when either is missing or of another kind.
+    func lora(_ key: String, cache: any Sendable) throws -> (adapter: LoRALinear, cache: LoRALinear.TrainingCache) {
         guard let adapter = adapters[key], let cache = cache as? LoRALinear.TrainingCache else {
             throw FineTuningError("no LoRA adapter, or a cache of another kind, at '\(key)'")
         }
-        let result = try adapter.updateBackward(outputGradient, cache: cache, context: context)
-        return (result.input, [Self.aKey(key): result.parameters.a, Self.bKey(key): result.parameters.b])
+        return (adapter, cache)
     }
 
     /// The seed of the dropout generator of the Linear at `key` in the step seeded `seed`: FNV-1a of the key mixed

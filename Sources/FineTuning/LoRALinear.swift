@@ -58,10 +58,16 @@ public struct LoRALinear: Sendable {
         public let input: Tensor
         /// The dropout multipliers, `0` or `1/(1 − p)` per element of `x`; nil without dropout. // [..., in]
         public let dropoutMask: Tensor?
-        /// `dropout(x)`, the input of `A` (`x` itself without dropout). // [..., in]
-        public let droppedInput: Tensor
         /// `h = dropout(x)·Aᵀ`. // [..., r]
         public let hidden: Tensor
+
+        /// `dropout(x)`, the input of `A` (`x` itself without dropout). // [..., in]
+        /// Recomputed from `x` and the mask when asked for, rather than kept: one tensor less per adapted Linear.
+        public var droppedInput: Tensor { droppedInput(context: .serial) }
+
+        func droppedInput(context: ComputeContext) -> Tensor {
+            dropoutMask.map { LoRALinear.product(input, $0, context: context) } ?? input
+        }
     }
 
     /// The gradients of the trainable parameters.
@@ -75,7 +81,9 @@ public struct LoRALinear: Sendable {
     /// The evaluation forward pass (no dropout): `x` `[..., in]` → `y` `[..., out]`.
     public func forward(_ x: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         try requireInput(x)
-        return try forward(x, dropoutMask: nil, adding: base(x, context: context), context: context)
+        var output = base(x, context: context)
+        let cache = forward(x, dropoutMask: nil, addingInto: &output, context: context)
+        return (output, cache)
     }
 
     /// The training forward pass: dropout with probability `p` on the input of `A`, one `uniform()` draw per element
@@ -84,16 +92,36 @@ public struct LoRALinear: Sendable {
     public func forward(_ x: Tensor, dropoutGenerator generator: inout SeededGenerator,
                         context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         try requireInput(x)
-        return try forward(x, dropoutMask: dropoutMask(shape: x.shape, generator: &generator), adding: base(x, context: context),
-                           context: context)
+        let mask = dropoutMask(shape: x.shape, generator: &generator, context: context)
+        var output = base(x, context: context)
+        let cache = forward(x, dropoutMask: mask, addingInto: &output, context: context)
+        return (output, cache)
     }
 
     /// The multipliers of a dropout mask for inputs of `shape` (see the training `forward`); nil when `p = 0`.
-    func dropoutMask(shape: [Int], generator: inout SeededGenerator) -> Tensor? {
+    ///
+    /// The draws are spread over the workers: SplitMix64's state after `i` draws is the seed plus `i` times its
+    /// increment, so a block of elements starting at `i` draws from a generator started at that state, and the
+    /// mask equals the one drawn in a single sequence; `generator` ends where that sequence would.
+    func dropoutMask(shape: [Int], generator: inout SeededGenerator, context: ComputeContext) -> Tensor? {
         let p = Double(configuration.dropout)
         guard p > 0 else { return nil }
         let keep = Float(1 / (1 - p))
-        return Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in generator.uniform() < p ? 0 : keep })
+        let start = generator.state, count = shape.reduce(1, *)
+        let mask = Tensor(uninitializedShape: shape) { mask in
+            let mp = mask.baseAddress!
+            context.parallelRanges(count, minimumChunk: 1 << 16) { range in
+                var block = Self.generator(from: start, after: range.lowerBound)
+                for i in range { mp[i] = block.uniform() < p ? 0 : keep }
+            }
+        }
+        generator = Self.generator(from: start, after: count)
+        return mask
+    }
+
+    /// The generator that `SeededGenerator(seed: state)` becomes after `draws` draws.
+    static func generator(from state: UInt64, after draws: Int) -> SeededGenerator {
+        SeededGenerator(seed: state &+ UInt64(draws) &* 0x9E37_79B9_7F4A_7C15)
     }
 
     /// Throws unless `x` is `[..., in]`.
@@ -103,12 +131,11 @@ public struct LoRALinear: Sendable {
         }
     }
 
-    /// `initial + s·(dropout(x)·Aᵀ)·Bᵀ` with `initial` `[..., out]` (the base output, or zeros for the update alone);
+    /// Adds `s·(dropout(x)·Aᵀ)·Bᵀ` into `output` `[..., out]` (the base output, or zeros for the update alone);
     /// `x` already checked by `requireInput`.
-    func forward(_ x: Tensor, dropoutMask mask: Tensor?, adding initial: Tensor,
-                 context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
+    func forward(_ x: Tensor, dropoutMask mask: Tensor?, addingInto output: inout Tensor, context: ComputeContext) -> TrainingCache {
         let (rows, r, s) = (x.count / inFeatures, rank, configuration.scale)
-        let dropped = mask.map { Self.product(x, $0) } ?? x
+        let dropped = mask.map { Self.product(x, $0, context: context) } ?? x
         let leading = Array(x.shape.dropLast())
         let (ap, bp, xdp) = (a.storage.pointer, b.storage.pointer, dropped.storage.pointer)
         let hidden = Tensor(uninitializedShape: leading + [r]) { h in
@@ -118,7 +145,7 @@ public struct LoRALinear: Sendable {
                           b: ap, ldb: inFeatures, c: hp + range.lowerBound * r, ldc: r)
             }
         }
-        var output = initial
+        withExtendedLifetime(dropped) {} // its pointer was used above
         output.withUnsafeMutableBufferPointer { y in
             let (yp, hp) = (y.baseAddress!, hidden.storage.pointer)
             context.parallelRanges(rows, minimumChunk: 32) { range in
@@ -126,38 +153,48 @@ public struct LoRALinear: Sendable {
                           b: bp, ldb: r, beta: 1, c: yp + range.lowerBound * outFeatures, ldc: outFeatures)
             }
         }
-        return (output, TrainingCache(input: x, dropoutMask: mask, droppedInput: dropped, hidden: hidden))
+        return TrainingCache(input: x, dropoutMask: mask, hidden: hidden)
     }
 
     /// From `dy` `[..., out]`: the gradients of `A` and `B` (`W`, `b` are frozen) and of the input,
     /// `dx = dy·W + (dh·A) ⊙ mask` with `dh = s·dy·B` `[..., r]`.
     public func backward(_ outputGradient: Tensor, cache: TrainingCache,
                          context: ComputeContext) throws -> (input: Tensor, parameters: Gradients) {
-        var inputGradient = try updateBackward(outputGradient, cache: cache, context: context)
+        try requireOutputGradient(outputGradient, cache: cache)
         let (rows, dyp, wp) = (cache.input.count / inFeatures, outputGradient.storage.pointer, base.weight.storage.pointer)
-        inputGradient.input.withUnsafeMutableBufferPointer { dx in
+        var inputGradient = Tensor(uninitializedShape: cache.input.shape) { dx in
             let dxp = dx.baseAddress!
             context.parallelRanges(rows, minimumChunk: 32) { range in
                 BLAS.gemm(m: range.count, n: inFeatures, k: outFeatures, a: dyp + range.lowerBound * outFeatures, lda: outFeatures,
-                          b: wp, ldb: inFeatures, beta: 1, c: dxp + range.lowerBound * inFeatures, ldc: inFeatures)
+                          b: wp, ldb: inFeatures, c: dxp + range.lowerBound * inFeatures, ldc: inFeatures)
             }
         }
-        return inputGradient
+        let parameters = updateBackward(outputGradient, cache: cache, addingInputGradientTo: &inputGradient, context: context)
+        return (inputGradient, parameters)
     }
 
-    /// The backward pass of the update alone: `dA`, `dB`, and its part of the input gradient, `(dh·A) ⊙ mask`.
-    func updateBackward(_ outputGradient: Tensor, cache: TrainingCache,
-                        context: ComputeContext) throws -> (input: Tensor, parameters: Gradients) {
+    /// Throws unless `dy` is `[..., out]` for the cached input.
+    func requireOutputGradient(_ outputGradient: Tensor, cache: TrainingCache) throws {
         let expected = Array(cache.input.shape.dropLast()) + [outFeatures]
         guard outputGradient.shape == expected else {
             throw FineTuningError("LoRA Linear output gradient has shape \(describeShape(outputGradient.shape)); expected \(describeShape(expected))")
         }
+    }
+
+    /// The backward pass of the update alone: `dA = (dh)ᵀ·dropout(x)`, `dB = s·dyᵀ·h`, and its part of the input
+    /// gradient, `(dh·A) ⊙ mask`, added into `inputGradient` `[..., in]`; `dy` already checked.
+    func updateBackward(_ outputGradient: Tensor, cache: TrainingCache, addingInputGradientTo inputGradient: inout Tensor,
+                        context: ComputeContext) -> Gradients {
         let (rows, r, s) = (cache.input.count / inFeatures, rank, configuration.scale)
-        let (dyp, hp, xdp) = (outputGradient.storage.pointer, cache.hidden.storage.pointer, cache.droppedInput.storage.pointer)
+        let dropped = cache.droppedInput(context: context)
+        let (dyp, hp, xdp) = (outputGradient.storage.pointer, cache.hidden.storage.pointer, dropped.storage.pointer)
         let (ap, bp) = (a.storage.pointer, b.storage.pointer)
         let bGradient = Tensor(uninitializedShape: [outFeatures, r]) { db in
-            BLAS.gemm(transposeA: true, m: outFeatures, n: r, k: rows, alpha: s, a: dyp, lda: outFeatures, b: hp, ldb: r,
-                      c: db.baseAddress!, ldc: r)
+            let dbp = db.baseAddress!
+            context.parallelRanges(outFeatures, minimumChunk: 16) { range in
+                BLAS.gemm(transposeA: true, m: range.count, n: r, k: rows, alpha: s, a: dyp + range.lowerBound, lda: outFeatures,
+                          b: hp, ldb: r, c: dbp + range.lowerBound * r, ldc: r)
+            }
         }
         let hiddenGradient = Tensor(uninitializedShape: cache.hidden.shape) { dh in
             let dhp = dh.baseAddress!
@@ -168,18 +205,31 @@ public struct LoRALinear: Sendable {
         }
         let dhp = hiddenGradient.storage.pointer
         let aGradient = Tensor(uninitializedShape: [r, inFeatures]) { da in
-            BLAS.gemm(transposeA: true, m: r, n: inFeatures, k: rows, a: dhp, lda: r, b: xdp, ldb: inFeatures,
-                      c: da.baseAddress!, ldc: inFeatures)
-        }
-        let droppedGradient = Tensor(uninitializedShape: cache.input.shape) { dxd in
-            let dxdp = dxd.baseAddress!
-            context.parallelRanges(rows, minimumChunk: 32) { range in
-                BLAS.gemm(m: range.count, n: inFeatures, k: r, a: dhp + range.lowerBound * r, lda: r,
-                          b: ap, ldb: inFeatures, c: dxdp + range.lowerBound * inFeatures, ldc: inFeatures)
+            let dap = da.baseAddress!
+            context.parallelRanges(inFeatures, minimumChunk: 16) { range in
+                BLAS.gemm(transposeA: true, m: r, n: range.count, k: rows, a: dhp, lda: r, b: xdp + range.lowerBound, ldb: inFeatures,
+                          c: dap + range.lowerBound, ldc: inFeatures)
             }
         }
-        let inputGradient = cache.dropoutMask.map { Self.product(droppedGradient, $0) } ?? droppedGradient
-        return (inputGradient, Gradients(a: aGradient, b: bGradient))
+        let maskPointer = cache.dropoutMask.map { UnsafePointer($0.storage.pointer) }
+        inputGradient.withUnsafeMutableBufferPointer { dx in
+            let dxp = dx.baseAddress!
+            context.parallelRanges(rows, minimumChunk: 32) { range in
+                let (first, count) = (range.lowerBound * inFeatures, range.count * inFeatures)
+                guard let maskPointer else {
+                    BLAS.gemm(m: range.count, n: inFeatures, k: r, a: dhp + range.lowerBound * r, lda: r,
+                              b: ap, ldb: inFeatures, beta: 1, c: dxp + first, ldc: inFeatures)
+                    return
+                }
+                let droppedGradient = UnsafeMutablePointer<Float>.allocate(capacity: count) // d dropout(x) of these rows
+                defer { droppedGradient.deallocate() }
+                BLAS.gemm(m: range.count, n: inFeatures, k: r, a: dhp + range.lowerBound * r, lda: r,
+                          b: ap, ldb: inFeatures, c: droppedGradient, ldc: inFeatures)
+                for i in 0..<count { dxp[first + i] += droppedGradient[i] * maskPointer[first + i] }
+            }
+        }
+        withExtendedLifetime((dropped, hiddenGradient)) {} // their pointers were used above
+        return Gradients(a: aGradient, b: bGradient)
     }
 
     /// The plain layer with the update folded in: `W' = W + s·B·A` `[out, in]`, `b` unchanged. Its output equals
@@ -194,10 +244,12 @@ public struct LoRALinear: Sendable {
     }
 
     /// `x ⊙ y` elementwise (equal shapes).
-    static func product(_ x: Tensor, _ y: Tensor) -> Tensor {
+    static func product(_ x: Tensor, _ y: Tensor, context: ComputeContext) -> Tensor {
         Tensor(uninitializedShape: x.shape) { out in
-            let (xp, yp) = (x.storage.pointer, y.storage.pointer)
-            for i in 0..<x.count { out[i] = xp[i] * yp[i] }
+            let (op, xp, yp) = (out.baseAddress!, x.storage.pointer, y.storage.pointer)
+            context.parallelRanges(x.count, minimumChunk: 16384) { range in
+                for i in range { op[i] = xp[i] * yp[i] }
+            }
         }
     }
 }

@@ -39,6 +39,41 @@ public struct AdamW: Sendable {
         secondMoments = firstMoments
     }
 
+    /// What an optimiser carries from one update to the next, to save a run and resume it: the updates taken and
+    /// each parameter's first and second moments (nil before its first update), in parameter order.
+    public struct State: Sendable {
+        public var steps: Int
+        public var firstMoments: [Tensor?]
+        public var secondMoments: [Tensor?]
+
+        public init(steps: Int, firstMoments: [Tensor?], secondMoments: [Tensor?]) {
+            self.steps = steps
+            self.firstMoments = firstMoments
+            self.secondMoments = secondMoments
+        }
+    }
+
+    /// The running state (see `restore(_:)`).
+    public var state: State { State(steps: steps, firstMoments: firstMoments, secondMoments: secondMoments) }
+
+    /// Continues from `state`, saved from an optimiser over the same parameters: the next update is number
+    /// `state.steps + 1`, with those moments. Throws when the state's moment counts differ from the parameter
+    /// count, the step count is negative, or a parameter has one moment without the other.
+    public mutating func restore(_ state: State) throws {
+        let count = firstMoments.count
+        guard state.firstMoments.count == count, state.secondMoments.count == count else {
+            throw TrainingError("an AdamW state of \(state.firstMoments.count)/\(state.secondMoments.count) moments cannot resume an optimiser of \(count) parameters")
+        }
+        guard state.steps >= 0 else { throw TrainingError("an AdamW state cannot have \(state.steps) steps") }
+        for index in 0..<count where (state.firstMoments[index] == nil) != (state.secondMoments[index] == nil)
+            || state.firstMoments[index]?.shape != state.secondMoments[index]?.shape {
+            throw TrainingError("the AdamW state's moments of parameter \(index) do not match")
+        }
+        steps = state.steps
+        firstMoments = state.firstMoments
+        secondMoments = state.secondMoments
+    }
+
     /// The rate group `group` uses on the next update.
     public func currentLearningRate(group: Int) -> Double {
         schedule.learningRate(base: groups[group].learningRate, step: steps)

@@ -16,7 +16,8 @@ final class ProgressReporter {
         interactive = isatty(STDERR_FILENO) == 1
     }
 
-    func advance(by count: Int) {
+    /// Counts `count` more units done; `detail` (e.g. `loss 0.4132`) is shown after the rate and ETA.
+    func advance(by count: Int, detail: String? = nil) {
         done += count
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
@@ -26,10 +27,12 @@ final class ProgressReporter {
             let width = 30
             let filled = total > 0 ? width * done / total : width
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardError.write(Data(String(format: "\r%@ %d/%d %@  %.1f %@/s  ETA %@ ", bar, done, total, unit, rate, unit, Self.clock(remaining)).utf8))
+            FileHandle.standardError.write(Data(String(format: "\r%@ %d/%d %@  %.1f %@/s  ETA %@%@ ", bar, done, total, unit, rate, unit,
+                                                       Self.clock(remaining), detail.map { "  " + $0 } ?? "").utf8))
         } else if now.timeIntervalSince(lastLine) >= 5 || done == total {
             lastLine = now
-            FileHandle.standardError.write(Data(String(format: "progress: %d/%d %@, %.2f %@/s, ETA %@\n", done, total, unit, rate, unit, Self.clock(remaining)).utf8))
+            FileHandle.standardError.write(Data(String(format: "progress: %d/%d %@, %.2f %@/s, ETA %@%@\n", done, total, unit, rate, unit,
+                                                       Self.clock(remaining), detail.map { ", " + $0 } ?? "").utf8))
         }
     }
 
