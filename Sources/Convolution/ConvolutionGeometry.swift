@@ -47,12 +47,21 @@ struct ConvolutionGeometry: Sendable, Equatable {
         return first..<max(first, end)
     }
 
-    /// Visits every row `(c, i, j)` of the column matrix with the input plane offset of channel `c`, the
-    /// output rows and columns whose input pixel lies inside the image for tap `(i, j)`, and the shifts
-    /// from output to input index; `imageToColumns` and `accumulateColumns` share it.
-    private func forEachKernelTap(_ body: (_ row: Int, _ plane: Int, _ rows: Range<Int>, _ columns: Range<Int>, _ rowShift: Int, _ columnShift: Int) -> Void) {
+    /// Bands of output rows whose column matrices `[patchLength, rows·outW]` hold about `budget` floats
+    /// (at least one row, and at least `minimumPixels` columns so the matrix products stay efficient):
+    /// im2col by bands keeps the scratch matrix in cache instead of writing the whole `[K, outH·outW]` one.
+    func outputRowBands(budget: Int = 1 << 20, minimumPixels: Int = 1024) -> [Range<Int>] {
+        let rows = max(1, budget / max(patchLength * outputWidth, 1), (minimumPixels + outputWidth - 1) / outputWidth)
+        return Swift.stride(from: 0, to: outputHeight, by: rows).map { $0..<min($0 + rows, outputHeight) }
+    }
+
+    /// Visits every row `(c, i, j)` of the column matrix of the output rows `band` with the input plane
+    /// offset of channel `c`, the output rows (in `band`) and columns whose input pixel lies inside the
+    /// image for tap `(i, j)`, and the shifts from output to input index; `imageToColumns` and
+    /// `accumulateColumns` share it.
+    private func forEachKernelTap(band: Range<Int>, _ body: (_ row: Int, _ plane: Int, _ rows: Range<Int>, _ columns: Range<Int>, _ rowShift: Int, _ columnShift: Int) -> Void) {
         let rowRanges = (0..<kernel.height).map {
-            Self.validOutputs(offset: $0, stride: stride.height, padding: padding.height, extent: height, outputs: outputHeight)
+            Self.validOutputs(offset: $0, stride: stride.height, padding: padding.height, extent: height, outputs: outputHeight).clamped(to: band)
         }
         let columnRanges = (0..<kernel.width).map {
             Self.validOutputs(offset: $0, stride: stride.width, padding: padding.width, extent: width, outputs: outputWidth)
@@ -67,18 +76,21 @@ struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// Writes the column matrix `[patchLength, outputPixels]` of `image` `[channels, height, width]`.
-    func imageToColumns(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+    /// Writes the column matrix `[patchLength, band.count·outW]` of the output rows `band` (all by default)
+    /// of `image` `[channels, height, width]`.
+    func imageToColumns(_ image: UnsafePointer<Float>, band: Range<Int>? = nil, into columns: UnsafeMutablePointer<Float>) {
+        let band = band ?? 0..<outputHeight
         let (outW, sh, sw) = (outputWidth, stride.height, stride.width)
-        forEachKernelTap { row, plane, rows, valid, rowShift, columnShift in
-            let matrixRow = columns + row * outputPixels
+        let bandPixels = band.count * outW
+        forEachKernelTap(band: band) { row, plane, rows, valid, rowShift, columnShift in
+            let matrixRow = columns + row * bandPixels
             if rows.isEmpty || valid.isEmpty {
-                matrixRow.update(repeating: 0, count: outputPixels)
+                matrixRow.update(repeating: 0, count: bandPixels)
                 return
             }
-            matrixRow.update(repeating: 0, count: rows.lowerBound * outW)
+            matrixRow.update(repeating: 0, count: (rows.lowerBound - band.lowerBound) * outW)
             for y in rows {
-                let destination = matrixRow + y * outW
+                let destination = matrixRow + (y - band.lowerBound) * outW
                 let source = image + plane + (y * sh + rowShift) * width + columnShift
                 destination.update(repeating: 0, count: valid.lowerBound)
                 if sw == 1 {
@@ -88,18 +100,21 @@ struct ConvolutionGeometry: Sendable, Equatable {
                 }
                 (destination + valid.upperBound).update(repeating: 0, count: outW - valid.upperBound)
             }
-            (matrixRow + rows.upperBound * outW).update(repeating: 0, count: (outputHeight - rows.upperBound) * outW)
+            (matrixRow + (rows.upperBound - band.lowerBound) * outW).update(repeating: 0, count: (band.upperBound - rows.upperBound) * outW)
         }
     }
 
-    /// Adds every entry of `columns` `[patchLength, outputPixels]` to the image pixel it was read from:
-    /// the adjoint of `imageToColumns` (col2im). `image` `[channels, height, width]` is accumulated into.
-    func accumulateColumns(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
+    /// Adds every entry of `columns` `[patchLength, band.count·outW]` (the output rows `band`, all by
+    /// default) to the image pixel it was read from: the adjoint of `imageToColumns` (col2im). `image`
+    /// `[channels, height, width]` is accumulated into.
+    func accumulateColumns(_ columns: UnsafePointer<Float>, band: Range<Int>? = nil, into image: UnsafeMutablePointer<Float>) {
+        let band = band ?? 0..<outputHeight
         let (outW, sh, sw) = (outputWidth, stride.height, stride.width)
-        forEachKernelTap { row, plane, rows, valid, rowShift, columnShift in
-            let matrixRow = columns + row * outputPixels
+        let bandPixels = band.count * outW
+        forEachKernelTap(band: band) { row, plane, rows, valid, rowShift, columnShift in
+            let matrixRow = columns + row * bandPixels
             for y in rows {
-                let source = matrixRow + y * outW
+                let source = matrixRow + (y - band.lowerBound) * outW
                 let destination = image + plane + (y * sh + rowShift) * width + columnShift
                 if sw == 1 {
                     for x in valid { destination[x] += source[x] }
