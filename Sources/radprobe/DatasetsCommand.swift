@@ -84,6 +84,15 @@ struct DatasetsSplit: AsyncParsableCommand {
     /// How to split.
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case official, systematic, stratified
+
+        /// The split method with these settings (`seed` does not apply to systematic, `test` not to official).
+        func splitMethod(seed: UInt64, validation: Double, test: Double) -> SplitMethod {
+            switch self {
+            case .official: .official(seed: seed, validation: validation)
+            case .systematic: .systematic(validation: validation, test: test)
+            case .stratified: .stratified(seed: seed, validation: validation, test: test)
+            }
+        }
     }
 
     @OptionGroup var dataset: DatasetOptions
@@ -113,12 +122,7 @@ struct DatasetsSplit: AsyncParsableCommand {
 
     func run() async throws {
         let catalog = try dataset.catalog()
-        let splitMethod: SplitMethod
-        switch method {
-        case .official: splitMethod = .official(seed: seed, validation: validation)
-        case .systematic: splitMethod = .systematic(validation: validation, test: test)
-        case .stratified: splitMethod = .stratified(seed: seed, validation: validation, test: test)
-        }
+        let splitMethod = method.splitMethod(seed: seed, validation: validation, test: test)
         let split = try CommandFailure.wrap { try DatasetSplit(catalog: catalog, method: splitMethod) }
         try CommandFailure.wrap { try SplitFile.write(split, to: URL(fileURLWithPath: out)) }
         print("wrote \(out): \(catalog.name), \(splitMethod.record)")

@@ -24,9 +24,10 @@ struct ExtractRun: AsyncParsableCommand {
         abstract: "Extract a dataset's DINOv2 features into a feature store (resumable; see docs/feature-store.md).",
         discussion: """
         Stored per item: cls [L, D] (normed CLS of the last L blocks), and with --patch-tokens mean \
-        patch_mean [L, D] (mean of those blocks' patch tokens) or with grid patch_grid [N, D] (the last \
-        block's patch tokens). A volume or a scan stored as slices is embedded slice by slice (axial, in \
-        radiological orientation) and its features are the mean over slices; each slice's features are \
+        patch_mean [L, D] (mean of those blocks' patch tokens) or with grid patch_grid [L, N, D] (those \
+        blocks' patch tokens, the grids radprobe segment --features reads). A volume or a scan stored as \
+        slices is embedded slice by slice (axial, in radiological orientation) and its features are the \
+        mean over slices; each slice's features are \
         kept too (slices/<feature>.npy) unless --no-slice-features. Items that cannot be read are \
         skipped, recorded with their error in the store and listed at the end. Running again with the same \
         checkpoint, preprocessing, size and layers continues where an interrupted run stopped. With \
@@ -43,10 +44,10 @@ struct ExtractRun: AsyncParsableCommand {
     @Option(help: "Square input size (a multiple of the patch size; 224 or 448 in the study).")
     var size: Int = 224
 
-    @Option(help: "Blocks whose CLS (and patch mean) are kept: the last N, normed.")
+    @Option(help: "Blocks whose CLS (and patch mean or grid) are kept: the last N, normed.")
     var layers: Int = 4
 
-    @Option(help: "Patch tokens kept: none, mean (per kept block) or grid (the last block's, for segmentation).")
+    @Option(help: "Patch tokens kept: none, mean (per kept block) or grid (every token of each kept block, for segmentation).")
     var patchTokens: FeatureStoreKey.PatchTokens = .mean
 
     @Flag(inversion: .prefixedNo, help: "Keep every slice's features of a volume beside their mean (default: on for volume datasets).")
@@ -88,7 +89,42 @@ struct ExtractRun: AsyncParsableCommand {
             storeShard = FeatureShard(index: index, count: count, totalItems: catalog.items.count)
         }
         let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint)) }
-        let model = backbone.model
+        let extraction = FeatureExtraction(catalog: catalog, items: items, model: backbone.model, checkpoint: URL(fileURLWithPath: checkpoint),
+                                           size: size, layers: layers,
+                                           patchTokens: patchTokens, keepSlices: sliceFeatures ?? catalog.holdsVolumes, chunkSize: chunkSize,
+                                           batchSize: batchSize, shard: storeShard, out: URL(fileURLWithPath: out))
+        let (plan, skippedTotal) = try extraction.run(context: compute.context) { done, total in
+            print("resuming \(out): \(done) of \(total) chunks already written")
+        }
+        for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
+        if !catalog.problems.isEmpty {
+            print("\(catalog.problems.count) entries of the dataset's layout could not be used (the problem: lines; recorded as layout_problems in the store)")
+        }
+        print(storeSummary(out, plan: plan,
+                           items: "\(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run"))
+    }
+}
+
+/// One extraction of `items` of a catalog into the feature store at `out` (created, or resumed when it
+/// holds the same key): `model` (read from `checkpoint`) checked against `size` and `layers`, the study's
+/// preprocessing, and every pending chunk written with progress on standard error.
+struct FeatureExtraction {
+    let catalog: DatasetCatalog
+    let items: [DatasetItem]
+    let model: VisionTransformer
+    let checkpoint: URL
+    let size: Int
+    let layers: Int
+    let patchTokens: FeatureStoreKey.PatchTokens
+    let keepSlices: Bool
+    let chunkSize: Int
+    let batchSize: Int
+    let shard: FeatureShard?
+    let out: URL
+
+    /// Writes the pending chunks; `resuming` gets the chunks already written and their total when a run
+    /// continues. Returns the store's plan and the items skipped in this run.
+    func run(context: ComputeContext, resuming: (Int, Int) -> Void) throws -> (plan: FeatureStorePlan, skipped: [SkippedItem]) {
         guard size % model.configuration.patchSize == 0 else {
             throw CommandFailure("--size \(size) is not a multiple of the patch size \(model.configuration.patchSize)")
         }
@@ -96,35 +132,27 @@ struct ExtractRun: AsyncParsableCommand {
             throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
         }
         let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
-        let keepSlices = sliceFeatures ?? catalog.holdsVolumes
         let features = ItemFeatureExtractor.featureSpecs(model: model.configuration, size: size, layers: layers, patchTokens: patchTokens)
         let writer = try CommandFailure.wrap {
-            let key = try FeatureStoreKey(checkpoint: URL(fileURLWithPath: checkpoint), preprocessing: pipeline, inputSize: size,
+            let key = try FeatureStoreKey(checkpoint: checkpoint, preprocessing: pipeline, inputSize: size,
                                           lastBlocks: layers, normed: true, patchTokens: patchTokens)
             let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelSpace: catalog.labelSpace,
                                             items: items.map(FeatureStoreItem.init), features: features, chunkSize: chunkSize,
-                                            radProbeVersion: RadProbeVersion.current, shard: storeShard,
+                                            radProbeVersion: RadProbeVersion.current, shard: shard,
                                             sliceFeatures: keepSlices,
                                             layoutProblems: catalog.problems.map { LayoutProblem(file: $0.file, problem: $0.problem) },
-                                            label: out)
-            return try FeatureStoreWriter(at: URL(fileURLWithPath: out), plan: plan)
+                                            label: out.path)
+            return try FeatureStoreWriter(at: out, plan: plan)
         }
         let pending = writer.pendingChunks
-        if !writer.completedChunks.isEmpty {
-            print("resuming \(out): \(writer.completedChunks.count) of \(writer.completedChunks.count + pending.count) chunks already written")
-        }
+        if !writer.completedChunks.isEmpty { resuming(writer.completedChunks.count, writer.completedChunks.count + pending.count) }
         let extractor = ItemFeatureExtractor(model: model, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
-                                             keepSlices: keepSlices, batchSize: batchSize, context: compute.context)
+                                             keepSlices: keepSlices, batchSize: batchSize, context: context)
         let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
-        let skippedTotal = try CommandFailure.wrap { try extractor.writePendingChunks(of: items, to: writer) { progress.advance(by: $0) } }
+        let skipped = try CommandFailure.wrap { try extractor.writePendingChunks(of: items, to: writer) { progress.advance(by: $0) } }
         progress.finish()
         _ = try CommandFailure.wrap { try writer.finish() }
-        for item in skippedTotal { print("skipped: \(item.id): \(item.error)") }
-        if !catalog.problems.isEmpty {
-            print("\(catalog.problems.count) entries of the dataset's layout could not be used (the problem: lines; recorded as layout_problems in the store)")
-        }
-        print(storeSummary(out, plan: writer.plan,
-                           items: "\(items.count) items\(shard.map { " (shard \($0))" } ?? ""), \(skippedTotal.count) skipped in this run"))
+        return (writer.plan, skipped)
     }
 }
 
@@ -255,18 +283,19 @@ struct ItemFeatureExtractor {
     }
 
     /// The arrays stored per item for a model at square input `size`: `cls` [L, D], and `patch_mean`
-    /// [L, D] or `patch_grid` [N, D] as `patchTokens` asks.
+    /// [L, D] or `patch_grid` [L, N, D] as `patchTokens` asks.
     static func featureSpecs(model: VisionTransformerConfiguration, size: Int, layers: Int,
                              patchTokens: FeatureStoreKey.PatchTokens) -> [FeatureSpec] {
         let width = model.width, side = size / model.patchSize
         switch patchTokens {
         case .none: return [FeatureSpec(name: "cls", itemShape: [layers, width])]
         case .mean: return [FeatureSpec(name: "cls", itemShape: [layers, width]), FeatureSpec(name: "patch_mean", itemShape: [layers, width])]
-        case .grid: return [FeatureSpec(name: "cls", itemShape: [layers, width]), FeatureSpec(name: "patch_grid", itemShape: [side * side, width])]
+        case .grid:
+            return [FeatureSpec(name: "cls", itemShape: [layers, width]), PatchGridFeature(blocks: layers, tokens: side * side, width: width).spec]
         }
     }
 
-    /// The features of batch row `row`: `cls` [L, D], and `patch_mean` [L, D] or `patch_grid` [N, D].
+    /// The features of batch row `row`: `cls` [L, D], and `patch_mean` [L, D] or `patch_grid` [L, N, D].
     func features(of outputs: [VisionTransformer.Layer], row: Int) -> [String: [Float]] {
         var result = ["cls": outputs.flatMap { $0.cls.slice(outer: row..<row + 1).scalars }]
         switch patchTokens {
@@ -281,7 +310,7 @@ struct ItemFeatureExtractor {
                 return mean.map { $0 / Float(n) }
             }
         case .grid:
-            result["patch_grid"] = outputs.last.map { $0.patches.slice(outer: row..<row + 1).scalars } ?? []
+            result[PatchGridFeature.name] = outputs.flatMap { $0.patches.slice(outer: row..<row + 1).scalars }
         }
         return result
     }

@@ -39,6 +39,25 @@ final class ExtractCommandTests: XCTestCase {
         XCTAssertEqual(try Self.snapshot(store), before)
     }
 
+    /// With `--patch-tokens grid`, `patch_grid` holds the patch tokens of each of the last `--layers`
+    /// blocks, oldest first, as `embed` gives them (`layers_patch`).
+    func testPatchGridKeepsEveryKeptBlock() throws {
+        let folder = try temporaryDirectory(), store = folder.appendingPathComponent("store")
+        try CLIFixture.writeManifest(images: 3, in: folder)
+        try radprobeSucceeds(["extract", "manifest", "--root", folder.path, "--checkpoint", CLIFixture.plainPTH, "--size", "28",
+                              "--layers", "2", "--patch-tokens", "grid", "--batch-size", "2", "--out", store.path, "--threads", "2"])
+        let opened = try FeatureStore.open(at: store)
+        XCTAssertEqual(try PatchGridFeature(plan: opened.plan, store: store.path), PatchGridFeature(blocks: 2, tokens: 4, width: 128))
+        let (ids, grids) = try opened.read(feature: "patch_grid")
+        XCTAssertEqual(ids, (0..<3).map { "i\($0).png" })
+        XCTAssertEqual(grids.shape, [3, 2, 4, 128])
+        let out = try temporaryDirectory()
+        XCTAssertEqual(try embed(CLIFixture.plainPTH, .image(folder.appendingPathComponent("i2.png").path, size: 28), out: out,
+                                 "--layers", "2").exitCode, 0)
+        let expected = try output(out, "layers_patch") // [L, 1, N, D]
+        assertClose(grids.slice(outer: 2..<3).reshaped([2, 4, 128]), expected.reshaped([2, 4, 128]), tolerance: 1e-5, "patch grids of i2.png")
+    }
+
     /// Every file of a folder tree (path relative to `folder`) and its bytes.
     static func snapshot(_ folder: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]
