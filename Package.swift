@@ -12,6 +12,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -43,6 +45,18 @@ let package = Package(
         .target(name: "FineTuning", dependencies: ["TensorCore", "TensorKernels", "Layers", "Models", "Backpropagation", "Training", "Randomness"]),
         .target(name: "SegmentationDecoders", dependencies: ["TensorCore", "TensorKernels", "Convolution", "Training", "Randomness"]),
         .target(name: "Training", dependencies: ["TensorCore", "TensorKernels"]),
+        .target(name: "Results", dependencies: ["FileAccess", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Experiments", dependencies: ["Results", "FileAccess", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Reporting", dependencies: ["Results", "FileAccess", "TensorCore", "TensorKernels", "MedicalImaging", "Models"]),
+        .target(name: "ConvolutionalNetworks", dependencies: ["Convolution", "Checkpoints", "MedicalImaging", "TensorCore", "TensorKernels", "FileAccess"]),
+        .target(name: "ClassificationFineTuning", dependencies: [
+            "FineTuning", "Backpropagation", "Training", "Models", "Layers", "Checkpoints", "MedicalImaging", "Datasets", "Metrics",
+            "Randomness", "TensorCore", "TensorKernels", "FileAccess",
+        ]),
+        .target(name: "SegmentationTraining", dependencies: [
+            "SegmentationDecoders", "Convolution", "Training", "Models", "Checkpoints", "MedicalImaging", "Datasets", "Evaluation", "Metrics",
+            "Randomness", "TensorCore", "TensorKernels", "FileAccess",
+        ]),
         .target(name: "NearestNeighbours", dependencies: ["TensorCore", "TensorKernels"]),
         .target(name: "LinearProbes", dependencies: ["TensorCore", "TensorKernels", "Training", "Randomness"]),
         .target(name: "ClassificationProtocols", dependencies: [
@@ -53,6 +67,8 @@ let package = Package(
             dependencies: [
                 "Models", "Checkpoints", "MedicalImaging", "Datasets", "Evaluation", "TensorKernels",
                 "Metrics", "NearestNeighbours", "LinearProbes", "Training", "ClassificationProtocols",
+                "Backpropagation", "FineTuning", "ClassificationFineTuning", "Convolution", "SegmentationDecoders", "SegmentationTraining",
+                "Results", "Experiments", "Reporting", "ConvolutionalNetworks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +84,18 @@ let package = Package(
         .testTarget(name: "ConvolutionTests", dependencies: ["Convolution", "TensorCore", "TestSupport"]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Backpropagation", "Models", "Layers", "Checkpoints", "Training", "TensorCore", "Randomness", "TestSupport"]),
         .testTarget(name: "SegmentationDecodersTests", dependencies: ["SegmentationDecoders", "Convolution", "Training", "TensorCore", "TestSupport"]),
+        .testTarget(name: "ClassificationFineTuningTests", dependencies: [
+            "ClassificationFineTuning", "FineTuning", "Backpropagation", "Training", "Models", "Layers", "Checkpoints", "MedicalImaging",
+            "Datasets", "Metrics", "Randomness", "TensorCore", "TestSupport",
+        ]),
+        .testTarget(name: "SegmentationTrainingTests", dependencies: [
+            "SegmentationTraining", "SegmentationDecoders", "Convolution", "Training", "Models", "Checkpoints", "MedicalImaging", "Datasets",
+            "Evaluation", "Metrics", "Randomness", "TensorCore", "TestSupport",
+        ]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "FileAccess", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Results", "FileAccess", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "FileAccess", "TensorCore", "MedicalImaging", "TestSupport"]),
+        .testTarget(name: "ConvolutionalNetworksTests", dependencies: ["ConvolutionalNetworks", "Convolution", "Checkpoints", "MedicalImaging", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TensorCore", "TestSupport"]),
         .testTarget(name: "NearestNeighboursTests", dependencies: ["NearestNeighbours", "TensorCore", "TestSupport"]),
         .testTarget(name: "LinearProbesTests", dependencies: ["LinearProbes", "Training", "TensorCore", "TestSupport"]),
@@ -75,6 +103,8 @@ let package = Package(
             "ClassificationProtocols", "Evaluation", "Datasets", "Metrics", "TensorCore", "TensorKernels", "TestSupport", "Randomness",
             "NearestNeighbours", "LinearProbes", "FileAccess",
         ]),
-        .testTarget(name: "RadProbeCLITests", dependencies: ["TestSupport", "Checkpoints", "MedicalImaging", "Evaluation"]),
+        .testTarget(name: "RadProbeCLITests", dependencies: [
+            "TestSupport", "Checkpoints", "MedicalImaging", "Evaluation", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ]
 )

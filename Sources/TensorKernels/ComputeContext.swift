@@ -21,9 +21,12 @@ public struct ComputeContext: Sendable {
     /// Activation tensors of tens of MB are allocated and freed for every block. By default glibc maps
     /// each from the kernel and unmaps it on free, so every forward pass faults in fresh zeroed pages;
     /// keeping them in the heap lets the next block reuse the same memory (measured: ~5 % of a ViT-S
-    /// forward). Process-wide and idempotent; glibc only.
+    /// forward). One arena for every thread: a worker thread's own arena is capped at 64 MB, so its larger
+    /// buffers (the U-Net's 512² activations, 200–400 MB) would still be mapped afresh on every step.
+    /// Process-wide and idempotent; glibc only.
     public static func keepLargeBuffersInTheHeap() {
         #if canImport(Glibc)
+        _ = glibcMallopt(-8 /* M_ARENA_MAX */, 1)
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
         #endif

@@ -7,7 +7,7 @@ struct RadProbe: AsyncParsableCommand {
         commandName: "radprobe",
         abstract: "Measure how well vision foundation models (DINOv2 and peers) serve radiology.",
         version: RadProbeVersion.current,
-        subcommands: [Embed.self, Extract.self, KNNCommand.self, LinearCommand.self, LogisticRegressionCommand.self, FewShotCommand.self, ImageCommand.self, DatasetsCommand.self, Models.self, MetricsCommand.self, Bench.self]
+        subcommands: [RunCommand.self, ReportCommand.self, DemoCommand.self, PCACommand.self, Embed.self, Extract.self, KNNCommand.self, LinearCommand.self, LogisticRegressionCommand.self, FewShotCommand.self, FineTuneCommand.self, SegmentCommand.self, ImageCommand.self, DatasetsCommand.self, Models.self, MetricsCommand.self, Bench.self]
     )
 }
 

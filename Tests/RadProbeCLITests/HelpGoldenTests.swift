@@ -20,6 +20,15 @@ final class HelpGoldenTests: XCTestCase {
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
     func testBenchExtractHelp() throws { try assertHelpMatchesGolden("bench-extract", ["bench", "extract"]) }
     func testBenchProbesHelp() throws { try assertHelpMatchesGolden("bench-probes", ["bench", "probes"]) }
+    func testBenchFineTuneHelp() throws { try assertHelpMatchesGolden("bench-finetune", ["bench", "finetune"]) }
+    func testBenchCNNHelp() throws { try assertHelpMatchesGolden("bench-cnn", ["bench", "cnn"]) }
+    func testBenchSegmentHelp() throws { try assertHelpMatchesGolden("bench-segment", ["bench", "segment"]) }
+    func testFineTuneHelp() throws { try assertHelpMatchesGolden("finetune", ["finetune"]) }
+    func testSegmentHelp() throws { try assertHelpMatchesGolden("segment", ["segment"]) }
+    func testRunHelp() throws { try assertHelpMatchesGolden("run", ["run"]) }
+    func testDemoHelp() throws { try assertHelpMatchesGolden("demo", ["demo"]) }
+    func testReportHelp() throws { try assertHelpMatchesGolden("report", ["report"]) }
+    func testPCAHelp() throws { try assertHelpMatchesGolden("pca", ["pca"]) }
     func testMetricsHelp() throws { try assertHelpMatchesGolden("metrics", ["metrics"]) }
     func testMetricsAUROCHelp() throws { try assertHelpMatchesGolden("metrics-auroc", ["metrics", "auroc"]) }
     func testMetricsCompareHelp() throws { try assertHelpMatchesGolden("metrics-compare", ["metrics", "compare"]) }
