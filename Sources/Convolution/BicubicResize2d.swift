@@ -11,39 +11,28 @@ import TensorKernels
 /// `[k(t + 1), k(t), k(1 − t), k(2 − t)]`. Each output is `Σ_ty wʸ (Σ_tx wˣ x[iʸ, iˣ])`, the width first.
 /// The map is linear, so the backward is its adjoint (each output gradient goes back to the 16 taps).
 public struct BicubicResize2d: Sendable {
-    public let outputHeight: Int
-    public let outputWidth: Int
+    let extent: ResizeExtent
+    public var outputHeight: Int { extent.height }
+    public var outputWidth: Int { extent.width }
 
     /// What `backward` needs from `forward`.
-    public struct Cache: Sendable {
-        let input: ImageBatchShape
-        /// `[N, C, H, W]` of the forward input.
-        public var inputShape: [Int] { input.shape }
-    }
+    public typealias Cache = ResizeCache
 
     /// Throws unless both extents are positive.
     public init(outputHeight: Int, outputWidth: Int) throws {
-        guard outputHeight > 0, outputWidth > 0 else {
-            throw ConvolutionError("BicubicResize2d: output size \(outputHeight)×\(outputWidth) must be positive")
-        }
-        self.outputHeight = outputHeight
-        self.outputWidth = outputWidth
+        extent = try ResizeExtent(height: outputHeight, width: outputWidth, layer: "BicubicResize2d")
     }
 
     /// `[N, C, outH, outW]` from `input` `[N, C, H, W]` (H, W ≥ 1), and the cache for `backward`.
     public func forward(_ input: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: Cache) {
-        let shape = try input.imageBatchShape("BicubicResize2d")
-        guard shape.height > 0, shape.width > 0 else {
-            throw ConvolutionError("BicubicResize2d: input \(describeShape(input.shape)) has an empty plane")
-        }
+        let shape = try extent.inputShape(input)
         return (PlaneResize(shape: shape, rows: rows(shape), columns: columns(shape)).forward(input, context: context), Cache(input: shape))
     }
 
     /// `∂L/∂input` `[N, C, H, W]` for `outputGradient` `[N, C, outH, outW]`.
     public func backward(_ outputGradient: Tensor, cache: Cache, context: ComputeContext) throws -> Tensor {
-        let shape = cache.input
-        try requireGradientShape(outputGradient, [shape.batch, shape.channels, outputHeight, outputWidth], "BicubicResize2d")
-        return PlaneResize(shape: shape, rows: rows(shape), columns: columns(shape)).adjoint(outputGradient, context: context)
+        try extent.checkGradient(outputGradient, cache: cache)
+        return PlaneResize(shape: cache.input, rows: rows(cache.input), columns: columns(cache.input)).adjoint(outputGradient, context: context)
     }
 
     private func rows(_ shape: ImageBatchShape) -> SeparableTaps {

@@ -12,31 +12,21 @@ import TensorKernels
 /// The map is linear, so the backward is its adjoint: every output gradient is added back to the four
 /// input pixels with the same weights.
 public struct BilinearResize: Sendable {
-    public let outputHeight: Int
-    public let outputWidth: Int
+    let extent: ResizeExtent
+    public var outputHeight: Int { extent.height }
+    public var outputWidth: Int { extent.width }
 
     /// What `backward` needs from `forward`.
-    public struct Cache: Sendable {
-        let input: ImageBatchShape
-        /// `[N, C, H, W]` of the forward input.
-        public var inputShape: [Int] { input.shape }
-    }
+    public typealias Cache = ResizeCache
 
     /// Throws unless both extents are positive.
     public init(outputHeight: Int, outputWidth: Int) throws {
-        guard outputHeight > 0, outputWidth > 0 else {
-            throw ConvolutionError("BilinearResize: output size \(outputHeight)×\(outputWidth) must be positive")
-        }
-        self.outputHeight = outputHeight
-        self.outputWidth = outputWidth
+        extent = try ResizeExtent(height: outputHeight, width: outputWidth, layer: "BilinearResize")
     }
 
     /// `[N, C, outH, outW]` from `input` `[N, C, H, W]` (H, W ≥ 1), and the cache for `backward`.
     public func forward(_ input: Tensor, context: ComputeContext) throws -> (output: Tensor, cache: Cache) {
-        let shape = try input.imageBatchShape("BilinearResize")
-        guard shape.height > 0, shape.width > 0 else {
-            throw ConvolutionError("BilinearResize: input \(describeShape(input.shape)) has an empty plane")
-        }
+        let shape = try extent.inputShape(input)
         let (rows, columns) = taps(shape)
         let inputPlane = shape.planeCount, outputPlane = outputHeight * outputWidth
         let output = Tensor(uninitializedShape: [shape.batch, shape.channels, outputHeight, outputWidth]) { y in
@@ -61,8 +51,8 @@ public struct BilinearResize: Sendable {
 
     /// `∂L/∂input` `[N, C, H, W]` for `outputGradient` `[N, C, outH, outW]`.
     public func backward(_ outputGradient: Tensor, cache: Cache, context: ComputeContext) throws -> Tensor {
+        try extent.checkGradient(outputGradient, cache: cache)
         let shape = cache.input
-        try requireGradientShape(outputGradient, [shape.batch, shape.channels, outputHeight, outputWidth], "BilinearResize")
         let (rows, columns) = taps(shape)
         let inputPlane = shape.planeCount, outputPlane = outputHeight * outputWidth
         return Tensor(shape: shape.shape) { dx in
