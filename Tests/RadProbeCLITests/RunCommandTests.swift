@@ -116,6 +116,63 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(try query(database, "SELECT count(*) FROM runs WHERE status = 'finished'"), ["3"])
     }
 
+    /// The protocols the first test leaves out — logistic regression, few-shot draws, the three fine-tuning
+    /// modes and the U-Net trained from scratch (whose sides must be multiples of 16, hence size 112) — each
+    /// record their results, with the metrics docs/results.md names.
+    func testEveryOtherProtocolRecordsItsResults() throws {
+        let folder = try temporaryDirectory()
+        try writeData(in: folder)
+        // Fine-tuning decodes every training image at every epoch and stops at one it cannot read (naming it),
+        // so this manifest leaves out the unreadable file that extraction merely skips.
+        let manifest = folder.appendingPathComponent("manifest/manifest.csv")
+        let rows = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("broken.png") }
+        try Data(rows.joined(separator: "\n").utf8).write(to: manifest)
+        let text = """
+            output: out
+            bootstrap: 20
+            models:
+              - {name: plain, checkpoint: \(CLIFixture.path("backprop/plain/model.safetensors"))}
+            datasets:
+              - name: manifest
+                root: manifest/manifest.csv
+                split: {method: stratified, seed: 1, validation: 0.25, test: 0.25}
+                protocols: [logreg, fewshot, finetune]
+              - name: montgomery
+                root: montgomery
+                split: {method: systematic, validation: 0.25, test: 0.25}
+                protocols: [segment]
+            sizes: [112]
+            protocols:
+              logreg: {c: [0.1, 1]}
+              fewshot: {shots: [1, 2], draws: 2, learning_rates: [0.1], epochs: 2, batch_size: 8}
+              finetune: {modes: [full, lora, bitfit], backbone_learning_rates: [0.0001], epochs: 2, batch_size: 8, lora_rank: 2}
+              segment: {decoders: [scratch], learning_rates: [0.01], epochs: 1, batch_size: 4, scratch_width: 2}
+            """
+        let experiment = folder.appendingPathComponent("experiment.yaml")
+        try Data(text.utf8).write(to: experiment)
+        let run = try radprobeSucceeds(["run", experiment.path, "--threads", "2"])
+        XCTAssertTrue(run.stdout.contains("9 cells: 9 done, 0 already there, 0 failed"), run.stdout)
+        let database = folder.appendingPathComponent("out/results.sqlite")
+        XCTAssertEqual(try query(database, "SELECT model, protocol, count(*) FROM results WHERE status = 'succeeded' GROUP BY model, protocol ORDER BY protocol"), [
+            "plain|fewshot|4", "plain|finetune-bitfit|1", "plain|finetune-full|1", "plain|finetune-lora|1", "plain|logreg|1", "scratch|segment-scratch|1",
+        ])
+        XCTAssertEqual(try query(database, """
+            SELECT r.protocol FROM results r JOIN metrics m ON m.result_id = r.id
+            WHERE m.name = 'auroc_macro' AND m.value IS NOT NULL ORDER BY r.protocol
+            """), ["fewshot", "fewshot", "fewshot", "fewshot", "finetune-bitfit", "finetune-full", "finetune-lora", "logreg"])
+        let trainable = try query(database, """
+            SELECT r.protocol, m.value < t.value FROM results r JOIN metrics m ON m.result_id = r.id AND m.name = 'trainable_parameters'
+            JOIN metrics t ON t.result_id = r.id AND t.name = 'total_parameters' WHERE r.protocol LIKE 'finetune-%' ORDER BY r.protocol
+            """)
+        XCTAssertEqual(trainable, ["finetune-bitfit|1", "finetune-full|0", "finetune-lora|1"])
+        XCTAssertEqual(try query(database, "SELECT count(*) FROM metrics m JOIN results r ON r.id = m.result_id WHERE r.protocol = 'segment-scratch' AND m.name = 'dice_mean'"), ["1"])
+        let draws = try query(database, """
+            SELECT json_extract(c.canonical_json, '$.shots') || '/' || json_extract(c.canonical_json, '$.draw') FROM results r
+            JOIN configurations c ON c.hash = r.configuration_hash WHERE r.protocol = 'fewshot' ORDER BY 1
+            """)
+        XCTAssertEqual(draws, ["1/0", "1/1", "2/0", "2/1"])
+    }
+
     func testMissingDatasetRootFailsItsCellsOnly() throws {
         let folder = try temporaryDirectory()
         try writeData(in: folder)
