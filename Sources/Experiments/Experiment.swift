@@ -16,15 +16,20 @@ public struct Experiment: Sendable, Equatable {
         case method(name: String, seed: UInt64, validation: Double, test: Double)
     }
 
-    /// A dataset: its registry name, its folder, its split, the protocols that run on it (all of the
-    /// experiment's when nil), and the reading options it takes (`uncertain` for CheXpert, `modality` for a manifest).
+    /// A dataset: its registry name, the label its results carry (the registry name unless given), its folder,
+    /// its split, the protocols that run on it (all of the experiment's when nil), and the reading options it takes
+    /// (`uncertain` for CheXpert, `modality` for a manifest).
     public struct Dataset: Sendable, Equatable {
         public let name: String
+        public let label: String?
         public let root: URL
         public let split: Split
         public let protocols: [ExperimentProtocol]?
         public let uncertain: String?
         public let modality: String?
+
+        /// What results, cells, feature stores and splits call the dataset: its label, else its registry name.
+        public var key: String { label ?? name }
     }
 
     /// A protocol and its settings (every key of its schema, defaults filled in).

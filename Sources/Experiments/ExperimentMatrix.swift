@@ -56,8 +56,8 @@ public enum ExperimentMatrix {
                         for (name, settings) in split(grid) {
                             for seed in experiment.seeds {
                                 let scratch = name == "segment-scratch"
-                                if scratch, !scratchDone.insert("\(dataset.name) \(size) \(seed) \(settings)").inserted { continue }
-                                cells.append(ExperimentCell(model: scratch ? scratchModel : model.name, dataset: dataset.name, size: size,
+                                if scratch, !scratchDone.insert("\(dataset.key) \(size) \(seed) \(settings)").inserted { continue }
+                                cells.append(ExperimentCell(model: scratch ? scratchModel : model.name, dataset: dataset.key, size: size,
                                                             kind: grid.kind, protocolName: name, settings: settings, seed: seed))
                             }
                         }

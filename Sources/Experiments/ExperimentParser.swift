@@ -42,9 +42,10 @@ extension Experiment {
         }
         try reader.refuseDuplicates(models.map(\.name), in: top["models"]!, what: "model")
         let datasets = try reader.list(top["datasets"]!, "datasets").map { node -> Dataset in
-            let entry = try reader.mapping(node, what: "a dataset", allowed: ["name", "root", "split", "protocols", "uncertain", "modality"],
+            let entry = try reader.mapping(node, what: "a dataset", allowed: ["name", "label", "root", "split", "protocols", "uncertain", "modality"],
                                            required: ["name", "root", "split"])
-            return Dataset(name: try reader.choice(entry["name"]!, "name", among: vocabulary.datasets), root: try path(entry["root"]!, "root"),
+            return Dataset(name: try reader.choice(entry["name"]!, "name", among: vocabulary.datasets), label: try entry["label"].map(reader.name),
+                           root: try path(entry["root"]!, "root"),
                            split: try reader.split(entry["split"]!, methods: vocabulary.splitMethods, path: path),
                            protocols: try entry["protocols"].map { node in
                                try reader.list(node, "protocols").map {
@@ -54,7 +55,7 @@ extension Experiment {
                            uncertain: try entry["uncertain"].map { try reader.choice($0, "uncertain", among: vocabulary.uncertainPolicies) },
                            modality: try entry["modality"].map { try reader.choice($0, "modality", among: vocabulary.modalities) })
         }
-        try reader.refuseDuplicates(datasets.map(\.name), in: top["datasets"]!, what: "dataset")
+        try reader.refuseDuplicates(datasets.map(\.key), in: top["datasets"]!, what: "dataset (give each a distinct label)")
         let sizes = try reader.list(top["sizes"]!, "sizes").map { node in
             let size = try reader.int(node, "sizes")
             guard size > 0 else { throw reader.failure(at: node, "an input size must be positive (got \(size))") }
@@ -83,7 +84,7 @@ extension YAMLNodeReader {
         let text = try string(node, "name")
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         guard !text.isEmpty, text.allSatisfy(allowed.contains), !text.hasPrefix(".") else {
-            throw failure(at: node, "a model name holds letters, digits, '.', '_' and '-' only (got '\(text)')")
+            throw failure(at: node, "a name holds letters, digits, '.', '_' and '-' only (got '\(text)')")
         }
         return text
     }

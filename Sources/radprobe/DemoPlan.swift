@@ -64,11 +64,13 @@ struct DemoPlan: Sendable {
         \(models.map { "  - {name: \($0.name), checkpoint: \(Self.quoted($0.checkpoint))}" }.joined(separator: "\n"))
         datasets:
           - name: manifest
+            label: colin27-slices
             root: \(Self.quoted(classificationRoot))
             modality: mri
             split: {method: official}
             protocols: [\(classification.joined(separator: ", "))]
           - name: msd-hippocampus
+            label: colin27-hippocampus
             root: \(Self.quoted(segmentationRoot))
             split: {method: systematic, validation: 0.25, test: 0.25}
             protocols: [segment]

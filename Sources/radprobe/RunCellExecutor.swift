@@ -68,14 +68,14 @@ final class RunCellExecutor {
     /// whether this call wrote any of it.
     func featureStore(model: String, dataset: RunInputs.PreparedDataset, size: Int) throws -> (store: FeatureStore, extracted: Bool) {
         let checkpoint = try inputs.checkpointSHA256(of: model)
-        let url = output.appendingPathComponent("stores/\(model)-\(checkpoint.prefix(12))/\(dataset.catalog.name)-\(size)")
+        let url = output.appendingPathComponent("stores/\(model)-\(checkpoint.prefix(12))/\(dataset.entry.key)-\(size)")
         if let finished = try? FeatureStore.open(at: url) { return (finished, false) }
         let backbone = try backbone(of: model)
         let extraction = FeatureExtraction(catalog: dataset.catalog, items: dataset.catalog.items, model: backbone,
                                            checkpoint: inputs.model(named: model)!.checkpoint, size: size,
                                            layers: min(4, backbone.configuration.depth), patchTokens: .mean,
                                            keepSlices: dataset.catalog.holdsVolumes, chunkSize: 64, batchSize: 16, shard: nil, out: url)
-        FileHandle.standardError.write(Data("extracting features of \(dataset.catalog.name) with \(model) at \(size) into \(url.path)\n".utf8))
+        FileHandle.standardError.write(Data("extracting features of \(dataset.entry.key) with \(model) at \(size) into \(url.path)\n".utf8))
         _ = try extraction.run(context: context) { done, total in
             FileHandle.standardError.write(Data("resuming \(url.path): \(done) of \(total) chunks already written\n".utf8))
         }

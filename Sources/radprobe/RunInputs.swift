@@ -51,13 +51,13 @@ final class RunInputs {
     /// The dataset's catalog and split.
     func dataset(_ name: String) throws -> PreparedDataset {
         try cached(&datasets, name) {
-            guard let entry = experiment.datasets.first(where: { $0.name == name }) else { throw CommandFailure("no dataset \(name) in the experiment") }
+            guard let entry = experiment.datasets.first(where: { $0.key == name }) else { throw CommandFailure("no dataset \(name) in the experiment") }
             guard FileManager.default.fileExists(atPath: entry.root.path) else {
                 throw CommandFailure("the root \(entry.root.path) of dataset \(name) does not exist")
             }
-            let adapter = DatasetRegistry.adapter(named: name, uncertainLabels: entry.uncertain.flatMap(UncertainLabelPolicy.init) ?? .zeros,
+            let adapter = DatasetRegistry.adapter(named: entry.name, uncertainLabels: entry.uncertain.flatMap(UncertainLabelPolicy.init) ?? .zeros,
                                                   manifestModality: entry.modality.flatMap(PreprocessingPipeline.Modality.init) ?? .other)
-            guard let adapter else { throw CommandFailure("unknown dataset \(name)") }
+            guard let adapter else { throw CommandFailure("unknown dataset \(entry.name)") }
             let catalog = try CommandFailure.wrap { try adapter.catalog(root: entry.root) }
             switch entry.split {
             case .file(let url):
@@ -96,7 +96,8 @@ final class RunInputs {
     private func configuration(of cell: ExperimentCell, checkpointSHA256: String?, splitSHA256: String?) throws -> CanonicalConfiguration {
         var extra: [String: ConfigurationValue] = [:]
         if cell.kind != .segment { extra["bootstrap"] = .int(experiment.bootstrap) }
-        if let entry = experiment.datasets.first(where: { $0.name == cell.dataset }) {
+        if let entry = experiment.datasets.first(where: { $0.key == cell.dataset }) {
+            if entry.label != nil { extra["registry_dataset"] = .string(entry.name) }
             if let uncertain = entry.uncertain { extra["uncertain"] = .string(uncertain) }
             if let modality = entry.modality { extra["modality"] = .string(modality) }
         }

@@ -96,6 +96,31 @@ final class ExperimentFileTests: XCTestCase {
         assertRefused(Self.example.replacingOccurrences(of: "{file: splits/m.csv}", with: "{}"), at: (13, 12), mentioning: ["either a 'file' or a 'method'"])
     }
 
+    /// A `label` names a dataset in results and cells (so one adapter can be listed twice); without it the
+    /// registry name does, and two entries with the same name are refused.
+    func testLabelsNameDatasetsAndMustDiffer() throws {
+        let twice = Self.example.replacingOccurrences(of: """
+              - name: manifest
+                root: data/m.csv
+            """, with: """
+              - name: manifest
+                label: chest
+                root: data/c.csv
+                split: {method: stratified}
+              - name: manifest
+                label: knee
+                root: data/m.csv
+            """)
+        let experiment = try parse(twice)
+        XCTAssertEqual(experiment.datasets.map(\.key), ["montgomery", "chest", "knee"])
+        XCTAssertEqual(experiment.datasets.map(\.name), ["montgomery", "manifest", "manifest"])
+        XCTAssertEqual(Set(ExperimentMatrix.cells(of: experiment).map(\.dataset)), ["montgomery", "chest", "knee"])
+        assertRefused(twice.replacingOccurrences(of: "label: knee", with: "label: chest"), at: (7, 3),
+                      mentioning: ["dataset (give each a distinct label) 'chest' is listed twice"])
+        assertRefused(twice.replacingOccurrences(of: "label: knee", with: "label: knee joint"), at: (15, 12),
+                      mentioning: ["a name holds letters, digits"])
+    }
+
     func testTextThatIsNotYAMLOrMissingFileIsRefused() throws {
         assertRefused("output: [unclosed\nmodels: x", at: nil, mentioning: ["is not valid YAML"])
         assertRefused("", at: nil, mentioning: ["is empty"])

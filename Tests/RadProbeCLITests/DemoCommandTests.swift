@@ -53,7 +53,7 @@ final class DemoCommandTests: XCTestCase {
         XCTAssertEqual(rows, expected)
 
         for file in ["report.md", "figures/ranking.svg", "images/pca-radiograph.png", "images/pca-mri.png",
-                     "tables/classification-manifest.csv", "tables/segmentation-msd-hippocampus.csv"] {
+                     "tables/classification-colin27-slices.csv", "tables/segmentation-colin27-hippocampus.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report/\(file)").path), "report/\(file) is missing")
         }
         let html = try String(contentsOf: report, encoding: .utf8)
