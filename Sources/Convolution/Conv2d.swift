@@ -35,11 +35,7 @@ public struct Conv2d: Sendable, ParameterContainer {
     }
 
     /// `∂L/∂input` `[N, C, H, W]`, `∂L/∂weight` `[out, in, kh, kw]`, `∂L/∂bias` `[out]` (nil without bias).
-    public struct Gradients: Sendable {
-        public let input: Tensor
-        public let weight: Tensor
-        public let bias: Tensor?
-    }
+    public typealias Gradients = ConvolutionGradients
 
     /// Throws unless `weight` is `[out, in, kh, kw]` with positive extents, `bias` is `[out]`, strides are
     /// at least 1 and paddings at least 0.
@@ -113,6 +109,14 @@ public struct Conv2d: Sendable, ParameterContainer {
         let biasGradient = bias == nil ? nil : BatchReductions.channelSums(outputGradient, outputShape)
         return (inputGradient, weightGradient, biasGradient)
     }
+}
+
+/// The gradients of a `Conv2d` or `ConvTranspose2d`: the input's, the weight's (shaped as the weight) and the
+/// bias's (nil without bias).
+public struct ConvolutionGradients: Sendable {
+    public let input: Tensor
+    public let weight: Tensor
+    public let bias: Tensor?
 }
 
 /// Checks shared by `Conv2d` and `ConvTranspose2d`.

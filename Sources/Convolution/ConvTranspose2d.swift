@@ -36,11 +36,7 @@ public struct ConvTranspose2d: Sendable, ParameterContainer {
     }
 
     /// `∂L/∂input` `[N, C, H, W]`, `∂L/∂weight` `[in, out, kh, kw]`, `∂L/∂bias` `[out]` (nil without bias).
-    public struct Gradients: Sendable {
-        public let input: Tensor
-        public let weight: Tensor
-        public let bias: Tensor?
-    }
+    public typealias Gradients = ConvolutionGradients
 
     /// Throws unless `weight` is `[in, out, kh, kw]` with positive extents, `bias` is `[out]`, strides are
     /// at least 1 and paddings at least 0.
