@@ -33,6 +33,15 @@ public struct ExperimentCell: Sendable, Equatable {
         return try CanonicalConfiguration(values)
     }
 
+    /// Setting `key` read as `read` types it (e.g. `\.intValue`). The parser fills in every default of the
+    /// protocol's schema, so the schema is the one source of a setting's value; a key the cell lacks, or holds
+    /// in another type, is an error naming the cell.
+    public func setting<Value>(_ key: String, _ read: (ConfigurationValue) -> Value?) throws -> Value {
+        guard let value = settings[key] else { throw ExperimentCellError("\(protocolName) cell has no setting '\(key)'") }
+        guard let typed = read(value) else { throw ExperimentCellError("\(protocolName) cell's setting '\(key)' is \(value.text), not of the type it needs") }
+        return typed
+    }
+
     /// The settings as `key=value` words in key order, for listings.
     public var settingsText: String {
         settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
@@ -113,4 +122,11 @@ extension ConfigurationValue {
         let texts = values.compactMap(\.stringValue)
         return texts.count == values.count ? texts : nil
     }
+}
+
+/// A cell whose settings do not hold what its protocol reads: a fault of the matrix, not of the experiment file.
+public struct ExperimentCellError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
 }

@@ -14,30 +14,29 @@ extension RunCellExecutor {
         let store = try featureStore(model: cell.model, dataset: dataset, size: cell.size)
         if store.extracted { timings.append(PhaseTiming(phase: "features", seconds: Date().timeIntervalSince(clock))) }
         let data = try CommandFailure.wrap { try ProbeDataset(store: store.store, split: dataset.split, splitFile: dataset.splitURL.path) }
-        let settings = cell.settings, seed = UInt64(cell.seed)
+        let seed = UInt64(cell.seed)
         let bootstrap = try CommandFailure.wrap { try BootstrapConfiguration(seed: seed, resamples: inputs.experiment.bootstrap) }
         let metric = SelectionMetric.default(for: data.labelSpace)
-        let linear = { (rates: String) in
-            LinearProbeProtocol(learningRates: settings[rates]?.doubles ?? [], blockChoices: settings["blocks"]?.ints ?? [1],
-                                epochs: settings["epochs"]?.intValue ?? 1, batchSize: settings["batch_size"]?.intValue ?? 1, seed: seed)
+        let linear = {
+            LinearProbeProtocol(learningRates: try cell.setting("learning_rates", \.doubles), blockChoices: try cell.setting("blocks", \.ints),
+                                epochs: try cell.setting("epochs", \.intValue), batchSize: try cell.setting("batch_size", \.intValue), seed: seed)
         }
         let start = Date()
         let test: ClassificationMetrics? = try CommandFailure.wrap {
             switch cell.kind {
             case .knn:
-                try KNNProtocol(neighbourCounts: settings["k"]?.ints ?? [], temperature: Float(settings["temperature"]?.doubleValue ?? 0.07),
-                                       blocks: settings["blocks"]?.intValue ?? 1, usesPatchMean: settings["patch_mean"]?.boolValue ?? false)
+                try KNNProtocol(neighbourCounts: try cell.setting("k", \.ints), temperature: Float(try cell.setting("temperature", \.doubleValue)),
+                                blocks: try cell.setting("blocks", \.intValue), usesPatchMean: try cell.setting("patch_mean", \.boolValue))
                     .run(on: data, selectBy: metric, bootstrap: bootstrap, context: context).result.test
             case .linear:
-                try linear("learning_rates").run(on: data, selectBy: metric, bootstrap: bootstrap, context: context,
-                                                        progress: PhaseProgress().update).result.test
+                try linear().run(on: data, selectBy: metric, bootstrap: bootstrap, context: context, progress: PhaseProgress().update).result.test
             case .logreg:
-                try LogisticRegressionProtocol(inverseRegularisations: settings["c"]?.doubles ?? [], blocks: settings["blocks"]?.intValue ?? 1,
-                                                      usesPatchMean: settings["patch_mean"]?.boolValue ?? false,
-                                                      maxIterations: settings["max_iterations"]?.intValue ?? 1000)
+                try LogisticRegressionProtocol(inverseRegularisations: try cell.setting("c", \.doubles), blocks: try cell.setting("blocks", \.intValue),
+                                               usesPatchMean: try cell.setting("patch_mean", \.boolValue),
+                                               maxIterations: try cell.setting("max_iterations", \.intValue))
                     .run(on: data, selectBy: metric, bootstrap: bootstrap, context: context, progress: PhaseProgress().update).result.test
             case .fewshot:
-                try fewShotDraw(cell, data: data, dataset: dataset, probe: linear("learning_rates"), metric: metric, bootstrap: bootstrap)
+                try fewShotDraw(cell, data: data, dataset: dataset, probe: try linear(), metric: metric, bootstrap: bootstrap)
             case .segment, .finetune:
                 throw CommandFailure("\(cell.protocolName) is not a classification protocol")
             }
@@ -50,8 +49,7 @@ extension RunCellExecutor {
     /// draws of `FewShotProtocol`: `DatasetSplit.fewShot` seeded by the cell's seed), chosen on validation.
     private func fewShotDraw(_ cell: ExperimentCell, data: ProbeDataset, dataset: RunInputs.PreparedDataset, probe: LinearProbeProtocol,
                              metric: SelectionMetric, bootstrap: BootstrapConfiguration) throws -> ClassificationMetrics? {
-        guard let shots = cell.settings["shots"]?.intValue, let draw = cell.settings["draw"]?.intValue,
-              let draws = cell.settings["draws"]?.intValue else { throw CommandFailure("a few-shot cell needs shots, draw and draws") }
+        let (shots, draw, draws) = (try cell.setting("shots", \.intValue), try cell.setting("draw", \.intValue), try cell.setting("draws", \.intValue))
         guard data.validation != nil else { throw CommandFailure("few-shot heads are chosen on validation rows; the split has no validation part") }
         var probe = probe
         probe.refitsOnValidation = false

@@ -13,7 +13,7 @@ extension RunCellExecutor {
     /// A fine-tuning cell (full, LoRA or BitFit at one backbone learning rate): trained in its own folder
     /// (resumed there after an interruption), the best epoch on validation tested.
     func runFineTuning(_ cell: ExperimentCell, dataset: RunInputs.PreparedDataset) throws -> CellOutcome {
-        let settings = cell.settings, seed = UInt64(cell.seed)
+        let seed = UInt64(cell.seed)
         let backbone = try backbone(of: cell.model)
         guard cell.size % backbone.configuration.patchSize == 0 else {
             throw CommandFailure("size \(cell.size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
@@ -25,16 +25,16 @@ extension RunCellExecutor {
             case "finetune-full": mode = .full
             case "finetune-bitfit": mode = .bitFit
             default:
-                mode = .lora(try LoRAConfiguration(rank: settings["lora_rank"]?.intValue ?? 48, alpha: Float(settings["lora_alpha"]?.doubleValue ?? 16),
-                                                   dropout: Float(settings["lora_dropout"]?.doubleValue ?? 0.1), targets: LoRAConfiguration.study.targets))
+                mode = .lora(try LoRAConfiguration(rank: try cell.setting("lora_rank", \.intValue), alpha: Float(try cell.setting("lora_alpha", \.doubleValue)),
+                                                   dropout: Float(try cell.setting("lora_dropout", \.doubleValue)), targets: LoRAConfiguration.study.targets))
             }
-            let clipNorm = settings["clip_norm"]?.doubleValue ?? 0
+            let clipNorm = try cell.setting("clip_norm", \.doubleValue) // 0: no clipping
             let configuration = try FineTuningConfiguration(
-                mode: mode, headLearningRate: settings["head_learning_rate"]?.doubleValue ?? 0,
-                backboneLearningRate: settings["backbone_learning_rate"]?.doubleValue ?? 0, weightDecay: settings["weight_decay"]?.doubleValue ?? 0,
-                warmupEpochs: settings["warmup_epochs"]?.intValue ?? 0, epochs: settings["epochs"]?.intValue ?? 1,
-                batchSize: settings["batch_size"]?.intValue ?? 1, clipNorm: clipNorm == 0 ? nil : Float(clipNorm), seed: seed,
-                augmentation: settings["augmentation"]?.boolValue ?? true, recomputeBlocks: false)
+                mode: mode, headLearningRate: try cell.setting("head_learning_rate", \.doubleValue),
+                backboneLearningRate: try cell.setting("backbone_learning_rate", \.doubleValue), weightDecay: try cell.setting("weight_decay", \.doubleValue),
+                warmupEpochs: try cell.setting("warmup_epochs", \.intValue), epochs: try cell.setting("epochs", \.intValue),
+                batchSize: try cell.setting("batch_size", \.intValue), clipNorm: clipNorm == 0 ? nil : Float(clipNorm), seed: seed,
+                augmentation: try cell.setting("augmentation", \.boolValue), recomputeBlocks: false)
             let identity = FineTuningIdentity(dataset: dataset.catalog.name, classNames: dataset.catalog.labelSpace.names,
                                               splitSha256: dataset.splitSHA256, checkpointSha256: try inputs.checkpointSHA256(of: cell.model),
                                               inputSize: cell.size, preprocessing: pipeline.description)

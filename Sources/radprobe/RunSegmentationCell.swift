@@ -15,7 +15,6 @@ extension RunCellExecutor {
         }
         let decoderName = String(cell.protocolName.dropFirst("segment-".count))
         guard let decoder = SegmentCommand.Decoder(rawValue: decoderName) else { throw CommandFailure("unknown decoder \(decoderName)") }
-        let settings = cell.settings
         let backbone = cell.usesBackbone ? try backbone(of: cell.model) : nil
         if let backbone, cell.size % backbone.configuration.patchSize != 0 {
             throw CommandFailure("size \(cell.size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
@@ -23,16 +22,17 @@ extension RunCellExecutor {
         let parts = try SegmentCommand.parts(of: dataset.catalog, split: dataset.split, file: dataset.splitURL.path)
         let folder = try folder(of: cell, kind: "segment"), predictions = folder.appendingPathComponent("predictions")
         let (training, reader) = try CommandFailure.wrap {
-            let loss = SegmentationLossKind(rawValue: settings["loss"]?.stringValue ?? "dice") ?? .dice
-            let training = try SegmentationTrainingConfiguration(learningRates: settings["learning_rates"]?.doubles ?? [],
-                                                                 epochs: settings["epochs"]?.intValue ?? 1, batchSize: settings["batch_size"]?.intValue ?? 1,
-                                                                 loss: loss, augmentation: nil, weightDecay: settings["weight_decay"]?.doubleValue ?? 0,
+            let loss = try cell.setting("loss") { $0.stringValue.flatMap(SegmentationLossKind.init(rawValue:)) }
+            let training = try SegmentationTrainingConfiguration(learningRates: try cell.setting("learning_rates", \.doubles),
+                                                                 epochs: try cell.setting("epochs", \.intValue), batchSize: try cell.setting("batch_size", \.intValue),
+                                                                 loss: loss, augmentation: nil, weightDecay: try cell.setting("weight_decay", \.doubleValue),
                                                                  seed: UInt64(cell.seed))
             let reader = try SegmentationCaseReader(classes: classes, pipeline: PreprocessingPipeline.study(size: cell.size, modality: dataset.catalog.modality))
             try FileManager.default.createDirectory(at: predictions, withIntermediateDirectories: true)
             return (training, reader)
         }
-        let job = SegmentationJob(decoder: decoder, scratchWidth: settings["scratch_width"]?.intValue ?? 64, parts: parts, backbone: backbone,
+        let scratchWidth = decoder == .scratch ? try CommandFailure.wrap { try cell.setting("scratch_width", \.intValue) } : nil
+        let job = SegmentationJob(decoder: decoder, scratchWidth: scratchWidth, parts: parts, backbone: backbone,
                                   settings: training, reader: reader, storedGrids: nil)
         var artifacts: [Artifact] = []
         let outcome = try job.run(context: context) { item, prediction in

@@ -132,7 +132,7 @@ struct SegmentCommand: AsyncParsableCommand {
                 try storedGrids(at: path, kind: kind, backbone: backbone, checkpointSHA256: checkpointSHA256, pipeline: pipeline, catalog: catalog)
             }
         }
-        let job = SegmentationJob(decoder: decoder, scratchWidth: scratchWidth, parts: parts, backbone: backbone, settings: settings,
+        let job = SegmentationJob(decoder: decoder, scratchWidth: decoder == .scratch ? scratchWidth : nil, parts: parts, backbone: backbone, settings: settings,
                                   reader: reader, storedGrids: grids)
         let outcome = try job.run(context: compute.context) { item, prediction in
             try SegmentationReport.writePrediction(prediction, of: item, into: predictions)
@@ -239,7 +239,8 @@ struct SegmentationJob {
     }
 
     let decoder: SegmentCommand.Decoder
-    let scratchWidth: Int
+    /// Channels of the scratch U-Net's first level (`--decoder scratch` only).
+    let scratchWidth: Int?
     let parts: [SplitPart: [DatasetItem]]
     let backbone: VisionTransformer?
     let settings: SegmentationTrainingConfiguration
@@ -258,6 +259,7 @@ struct SegmentationJob {
             let unet = try CommandFailure.wrap { try UNetDecoderConfiguration(embedDimension: width, classes: classes) }
             return try execute(context: context, onTestCase: onTestCase) { generator in try UNetDecoder(configuration: unet, generator: &generator) }
         case .scratch:
+            guard let scratchWidth else { throw CommandFailure("the scratch U-Net needs its width") }
             let unet = try CommandFailure.wrap { try ScratchUNetConfiguration(inputChannels: 3, classes: classes, baseWidth: scratchWidth) }
             return try execute(context: context, onTestCase: onTestCase) { generator in try ScratchUNet(configuration: unet, generator: &generator) }
         }
