@@ -11,11 +11,14 @@ extension FeedForward {
         case swiGLU(w12: Linear.TrainingCache, gate: SwiGLUGate.TrainingCache, w3: Linear.TrainingCache)
     }
 
-    /// `[..., D]` → `[..., D]`: `fc2(GELU(fc1(x)))` or `w3(silu(x₁) ⊙ x₂)` with `[x₁ | x₂] = w12(x)`.
+    /// `[..., D]` → `[..., D]`: `fc2(GELU(fc1(x)))` (exact GELU only: a quick-GELU MLP throws) or `w3(silu(x₁) ⊙ x₂)` with `[x₁ | x₂] = w12(x)`.
     /// `scope` is the feed-forward's key (`blocks.3.mlp`) and adapters.
     public func forward(_ x: Tensor, scope: LinearScope = LinearScope(), context: ComputeContext) throws -> (output: Tensor, cache: TrainingCache) {
         switch self {
-        case let .mlp(fc1, fc2):
+        case let .mlp(fc1, fc2, activation):
+            guard activation == .gelu else {
+                throw BackpropagationError("training supports the exact-GELU MLP only; this feed-forward uses \(activation)")
+            }
             let hidden = try fc1.forward(x, scope: scope.child("fc1"), context: context)
             let activated = GELU.forward(hidden.output, context: context)
             let output = try fc2.forward(activated.output, scope: scope.child("fc2"), context: context)
@@ -40,14 +43,14 @@ extension FeedForward {
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, adapterGradients: inout [String: Tensor],
                          gradients scope: GradientScope = .all, context: ComputeContext) throws -> (input: Tensor, parameters: FeedForward) {
         switch (self, cache) {
-        case let (.mlp(fc1, fc2), .mlp(fc1Cache, activationCache, fc2Adapter)):
+        case let (.mlp(fc1, fc2, activation), .mlp(fc1Cache, activationCache, fc2Adapter)):
             let fc2Cache = Linear.TrainingCache(input: GELU.forward(activationCache.input, context: context).output, adapter: fc2Adapter)
             let second = try fc2.backward(outputGradient, cache: fc2Cache, adapterGradients: &adapterGradients, gradients: scope.child("fc2"),
                                    context: context)
             let activated = try GELU.backward(second.input, cache: activationCache, context: context)
             let first = try fc1.backward(activated, cache: fc1Cache, adapterGradients: &adapterGradients, gradients: scope.child("fc1"),
                                    context: context)
-            return (first.input, .mlp(fc1: first.parameters, fc2: second.parameters))
+            return (first.input, .mlp(fc1: first.parameters, fc2: second.parameters, activation: activation))
         case let (.swiGLU(w12, w3), .swiGLU(w12Cache, gateCache, w3Cache)):
             let output = try w3.backward(outputGradient, cache: w3Cache, adapterGradients: &adapterGradients, gradients: scope.child("w3"),
                                    context: context)

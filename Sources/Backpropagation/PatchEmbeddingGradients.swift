@@ -27,7 +27,7 @@ extension PatchEmbedding {
         return (projected.output.reshaped([batch, patches, self.width]), TrainingCache(imageShape: images.shape, projection: projected.cache))
     }
 
-    /// From `dtokens` `[B, N, D]`: `dW = dtokensᵀ · patches` (viewed `[D, C, p, p]`), `db = Σ dtokens`, and, when
+    /// From `dtokens` `[B, N, D]`: `dW = dtokensᵀ · patches` (viewed `[D, C, p, p]`), `db = Σ dtokens` (when the layer has a bias), and, when
     /// `inputGradient`, `dimages` = the patch rows `dtokens · W` scattered back to their pixels (the patches do not overlap).
     /// `gradients` (the projection's scope, `patch_embed.proj`) says whether `dW` and `db` are computed (zeros otherwise).
     public func backward(_ outputGradient: Tensor, cache: TrainingCache, inputGradient: Bool, gradients scope: GradientScope = .all,
@@ -37,11 +37,11 @@ extension PatchEmbedding {
         try BackpropagationError.require(outputGradient, shape: [batch, gridH * gridW, width], "patch embedding output gradient")
         let rowsGradient = outputGradient.reshaped([batch * gridH * gridW, width])
         let projected = GradientKernels.linearBackward(outputGradient: rowsGradient, input: cache.projection.input, weight: projection.weight,
-                                                       hasBias: true, scope: scope, inputGradient: inputGradient,
+                                                       hasBias: bias != nil, scope: scope, inputGradient: inputGradient,
                                                        context: context)
         var gradients = self
         gradients.weight = projected.weight.reshaped(weight.shape)
-        gradients.bias = projected.bias!
+        gradients.bias = projected.bias
         guard let columnsGradient = projected.input else { return (nil, gradients) }
         let images = Tensor(uninitializedShape: cache.imageShape) { out in
             let (op, cp) = (out.baseAddress!, columnsGradient.storage.pointer)

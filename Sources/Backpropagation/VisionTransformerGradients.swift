@@ -38,6 +38,17 @@ extension VisionTransformer {
         public let adapters: [String: Tensor]
     }
 
+    /// Throws unless backpropagation supports this model: not yet a LayerNorm before the blocks (`norm_pre`, CLIP)
+    /// nor a quick-GELU MLP (OpenAI CLIP). Patch embeddings without a bias are supported.
+    public func requireTrainable() throws {
+        var unsupported: [String] = []
+        if configuration.preNorm { unsupported.append("a LayerNorm before the blocks (norm_pre)") }
+        if case .mlp(_, .quickGELU) = configuration.feedForward { unsupported.append("a quick-GELU MLP") }
+        guard unsupported.isEmpty else {
+            throw BackpropagationError("training does not support this \(configuration.sizeName) model: it has \(unsupported.joined(separator: " and "))")
+        }
+    }
+
     /// The key scope of block `index`: `blocks.<index>`.
     func blockScope(_ index: Int, adapters: (any LinearAdapters)?) -> LinearScope {
         LinearScope(key: "blocks.\(index)", adapters: adapters)
@@ -50,6 +61,7 @@ extension VisionTransformer {
     /// called with its checkpoint key (`blocks.3.attn.qkv`); their caches are kept with the Linears' caches.
     public func trainingForward(_ images: Tensor, recomputeBlocks: Bool = false, adapters: (any LinearAdapters)? = nil,
                                 context: ComputeContext) throws -> (output: TrainingOutput, cache: TrainingCache) {
+        try requireTrainable()
         let c = configuration
         let embedded = try patchEmbedding.forward(images, context: context) // validates the shape
         let (height, width) = (images.shape[2], images.shape[3])

@@ -48,7 +48,7 @@ public enum DINOv2KeyAdapter {
 
     /// Official top-level keys and block-key prefixes; anything else is not part of the backbone.
     static let officialTopLevel: Set<String> = ["cls_token", "mask_token", "register_tokens", "pos_embed"]
-    static let officialPrefixes = ["patch_embed.", "blocks.", "norm."]
+    static let officialPrefixes = ["patch_embed.", "norm_pre.", "blocks.", "norm."]
 
     /// Adapts `stateDict` to official DINOv2 names.
     public static func adapt(_ stateDict: StateDict) throws -> Adapted {
@@ -82,51 +82,19 @@ public enum DINOv2KeyAdapter {
         officialTopLevel.contains(key) || officialPrefixes.contains(where: { key.hasPrefix($0) })
     }
 
-    /// Matches `key` against a rename pattern with an optional `{i}`; returns the renamed key.
-    static func rename(_ key: String, from pattern: String, to replacement: String) -> String? {
-        guard let marker = pattern.range(of: "{i}") else {
-            guard key.hasPrefix(pattern) else { return nil }
-            return replacement + key.dropFirst(pattern.count)
-        }
-        let head = String(pattern[..<marker.lowerBound]), tail = String(pattern[marker.upperBound...])
-        guard key.hasPrefix(head) else { return nil }
-        let rest = key.dropFirst(head.count)
-        let digits = rest.prefix(while: \.isNumber)
-        guard !digits.isEmpty, rest.dropFirst(digits.count).hasPrefix(tail) else { return nil }
-        return replacement.replacingOccurrences(of: "{i}", with: String(digits)) + rest.dropFirst(digits.count + tail.count)
-    }
-
     static func renameHuggingFace(_ tensors: [String: Tensor], source: String) throws -> [String: Tensor] {
         var renamed: [String: Tensor] = [:]
         var projections: [String: [String: Tensor]] = [:] // "blocks.{i}.attn.qkv.weight" → query/key/value
         for (key, tensor) in tensors {
-            if let qkv = rename(key, from: "encoder.layer.{i}.attention.attention.", to: "blocks.{i}.attn.") {
-                // qkv is "blocks.{i}.attn.{query|key|value}.{weight|bias}"
-                let parts = qkv.split(separator: ".")
-                let role = String(parts[parts.count - 2]), kind = String(parts[parts.count - 1])
-                let target = parts.dropLast(2).joined(separator: ".") + ".qkv." + kind
-                projections[target, default: [:]][role] = tensor
-            } else if let official = huggingFaceRenames.lazy.compactMap({ rename(key, from: $0.0, to: $0.1) }).first {
+            if let official = KeyRenaming.firstRename(of: key, in: huggingFaceRenames) {
                 renamed[official] = tensor
+            } else if let projection = QKVProjection.huggingFace.target(of: key) {
+                projections[projection.target, default: [:]][projection.role] = tensor
             } else {
                 renamed[key] = tensor
             }
         }
-        for (target, roles) in projections {
-            guard let q = roles["query"], let k = roles["key"], let v = roles["value"] else {
-                throw CheckpointError(file: source, "has an incomplete query/key/value set for \(target) (found \(roles.keys.sorted().joined(separator: ", ")))")
-            }
-            guard q.shape == k.shape, k.shape == v.shape else {
-                throw CheckpointError(file: source, "query/key/value shapes differ for \(target): \(describeShape(q.shape)), \(describeShape(k.shape)), \(describeShape(v.shape))")
-            }
-            let rows = q.shape[0]
-            renamed[target] = Tensor(shape: [3 * rows] + q.shape.dropFirst()) { out in
-                for (i, part) in [q, k, v].enumerated() {
-                    part.withUnsafeBufferPointer { (out.baseAddress! + i * part.count).update(from: $0.baseAddress!, count: part.count) }
-                }
-            }
-        }
-        return renamed
+        return renamed.merging(try KeyRenaming.concatenate(projections, roles: QKVProjection.huggingFace.roles, source: source)) { a, _ in a }
     }
 
     /// `blocks.{chunk}.{i}.rest` → `blocks.{i}.rest`, when every block key has two indices.

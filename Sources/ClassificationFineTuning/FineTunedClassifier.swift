@@ -50,11 +50,10 @@ public struct FineTunedClassifier: Sendable {
         return stateDict
     }
 
-    /// Writes `stateDict` as safetensors, atomically, with `metadata` and the backbone's position interpolation
-    /// (so that the backbone reads back exactly).
+    /// Writes `stateDict` as safetensors, atomically, with `metadata` and the backbone's architecture settings
+    /// (family DINOv2, heads, eps, activation, position interpolation), so that the backbone reads back exactly.
     public func write(to url: URL, metadata: [String: String]) throws {
-        var all = metadata
-        all[VisionTransformerConfiguration.PositionInterpolation.metadataKey] = backbone.configuration.interpolation.name
+        let all = metadata.merging(backbone.configuration.metadata(family: .dinov2)) { $1 }
         try SafetensorsFile.write(stateDict(source: url.path), to: url, metadata: all)
     }
 

@@ -2,14 +2,15 @@ import TensorCore
 import TensorKernels
 
 /// `Conv2d(C, D, kernel p, stride p)` over non-overlapping patches, computed as one GEMM:
-/// images `[B, C, H, W]` → tokens `[B, (H/p)·(W/p), D]`, patches row-major over the grid.
+/// images `[B, C, H, W]` → tokens `[B, (H/p)·(W/p), D]`, patches row-major over the grid. The bias is absent in
+/// CLIP models (`Conv2d(..., bias=False)`).
 public struct PatchEmbedding: ParameterContainer, Sendable {
     public var weight: Tensor // [D, C, p, p]
-    public var bias: Tensor // [D]
+    public var bias: Tensor? // [D]
 
-    public init(channels: Int, width: Int, patchSize: Int) {
+    public init(channels: Int, width: Int, patchSize: Int, bias: Bool = true) {
         weight = Tensor(shape: [width, channels, patchSize, patchSize])
-        bias = Tensor(shape: [width])
+        self.bias = bias ? Tensor(shape: [width]) : nil
     }
 
     public var patchSize: Int { weight.shape[2] }
@@ -33,6 +34,6 @@ public struct PatchEmbedding: ParameterContainer, Sendable {
 
     public mutating func visitParameters<V: ParameterVisitor>(_ visitor: inout V, scope: ParameterScope) {
         visitor.visit(scope.key("weight"), &weight)
-        visitor.visit(scope.key("bias"), &bias)
+        if bias != nil { visitor.visit(scope.key("bias"), &bias!) }
     }
 }

@@ -3,12 +3,16 @@ import Layers
 import TensorCore
 import TensorKernels
 
-/// A DINOv2 Vision Transformer (`DinoVisionTransformer` of facebookresearch/dinov2) at inference.
+/// A pre-norm Vision Transformer with a class token at inference: DINOv2 (`DinoVisionTransformer` of
+/// facebookresearch/dinov2) and the families of `VisionTransformerFamily` (timm/Hugging Face ViT, CLIP, OpenCLIP,
+/// MAE, MSN), under the official DINOv2/timm parameter names.
 ///
 /// Images `[B, C, H, W]` (H, W multiples of the patch size) → tokens `[CLS, registers…, patches]`:
 /// the CLS token and patches get the (resized) position embedding, registers are inserted after it
-/// and carry none. Blocks run in order; the final `norm` gives the normed CLS, register and patch
-/// tokens, and `intermediateLayers` applies the same norm to chosen blocks' outputs.
+/// and carry none; `norm_pre` (CLIP's `ln_pre`), when present, normalises all tokens before the first block.
+/// Blocks run in order; the final `norm` gives the normed CLS, register and patch tokens (for every family: as
+/// timm and open_clip do; Hugging Face CLIP applies `post_layernorm` to the CLS only, as `pooler_output`), and
+/// `intermediateLayers` applies the same norm to chosen blocks' outputs.
 public struct VisionTransformer: ParameterContainer, Sendable {
     public let configuration: VisionTransformerConfiguration
     public var clsToken: Tensor // [1, 1, D]
@@ -16,6 +20,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
     public var positionEmbedding: Tensor // [1, 1 + M², D]
     public var registerTokens: Tensor? // [1, R, D]
     public var patchEmbedding: PatchEmbedding
+    public var preNorm: LayerNorm? // `norm_pre`, when the configuration has one
     public var blocks: [TransformerBlock]
     public var norm: LayerNorm
 
@@ -26,7 +31,8 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         maskToken = c.hasMaskToken ? Tensor(shape: [1, c.width]) : nil
         positionEmbedding = Tensor(shape: [1, 1 + c.positionGrid * c.positionGrid, c.width])
         registerTokens = c.registers > 0 ? Tensor(shape: [1, c.registers, c.width]) : nil
-        patchEmbedding = PatchEmbedding(channels: c.channels, width: c.width, patchSize: c.patchSize)
+        patchEmbedding = PatchEmbedding(channels: c.channels, width: c.width, patchSize: c.patchSize, bias: c.patchEmbeddingBias)
+        preNorm = c.preNorm ? LayerNorm(width: c.width, eps: c.layerNormEps) : nil
         blocks = (0..<c.depth).map { _ in
             TransformerBlock(width: c.width, heads: c.heads, feedForward: c.feedForward, layerScale: c.layerScale, eps: c.layerNormEps)
         }
@@ -85,6 +91,9 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         try forward(images, layers: blockIndices, normedLayers: normed, context: context).layers
     }
 
+    /// The number of parameters (`configuration.parameterCount`).
+    public var parameterCount: Int { configuration.parameterCount }
+
     /// The indices of the last `n` blocks.
     public func lastBlocks(_ n: Int) -> [Int] { Array(max(blocks.count - n, 0)..<blocks.count) }
 
@@ -99,6 +108,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
             throw InputError(description: "input size \(height)×\(width) is not a multiple of the patch size \(c.patchSize); resize to e.g. \(max(height / c.patchSize, 1) * c.patchSize)×\(max(width / c.patchSize, 1) * c.patchSize)")
         }
         var x = try embed(images, context: context)
+        if let preNorm { x = preNorm(x, context: context) }
         var captured: [Int: Tensor] = [:]
         for (index, block) in blocks.enumerated() {
             x = block(consume x, context: context)
@@ -171,6 +181,7 @@ public struct VisionTransformer: ParameterContainer, Sendable {
         visitor.visit(scope.key("pos_embed"), &positionEmbedding)
         if registerTokens != nil { visitor.visit(scope.key("register_tokens"), &registerTokens!) }
         patchEmbedding.visitParameters(&visitor, scope: scope.scope("patch_embed").scope("proj"))
+        if preNorm != nil { preNorm!.visitParameters(&visitor, scope: scope.scope("norm_pre")) }
         let blockScope = scope.scope("blocks")
         for index in blocks.indices { blocks[index].visitParameters(&visitor, scope: blockScope.scope(String(index))) }
         norm.visitParameters(&visitor, scope: scope.scope("norm"))

@@ -3,10 +3,12 @@ import Layers
 import TensorCore
 import TensorKernels
 
-/// The architecture of a DINOv2-family Vision Transformer.
+/// The architecture of a pre-norm Vision Transformer with a class token: DINOv2 and the other families of
+/// `VisionTransformerFamily` (supervised ViT, CLIP, OpenCLIP, MAE, MSN), which differ only in the fields here.
 ///
-/// Sizes (width/depth/heads): S 384/12/6, B 768/12/12, L 1024/24/16, g 1536/40/24; patch 14.
-/// `init(inferringFrom:)` reads every field from an official-named state dict, so any size loads by path.
+/// DINOv2 sizes (width/depth/heads): S 384/12/6, B 768/12/12, L 1024/24/16, g 1536/40/24; patch 14.
+/// `init(inferringFrom:)` reads every field a checkpoint records from an official-named state dict, so any size
+/// loads by path; what keys do not record (heads, activation, LayerNorm eps) comes from the family.
 public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringConvertible {
     /// How the position grid is resized to the input's patch grid.
     public enum PositionInterpolation: Equatable, Sendable, CustomStringConvertible {
@@ -62,11 +64,17 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
     public var layerScale: Bool
     public var hasMaskToken: Bool
     public var interpolation: PositionInterpolation
-    public var layerNormEps: Float = 1e-6
+    /// The eps of every LayerNorm (DINOv2 and timm 1e-6, Hugging Face ViT/MAE 1e-12, CLIP 1e-5).
+    public var layerNormEps: Float
+    /// Whether the patch-embedding convolution has a bias (CLIP's has none).
+    public var patchEmbeddingBias: Bool
+    /// Whether a LayerNorm `norm_pre` runs over all tokens before the first block (CLIP's `ln_pre`, timm `pre_norm`).
+    public var preNorm: Bool
 
     public init(width: Int, depth: Int, heads: Int, patchSize: Int = 14, channels: Int = 3, positionGrid: Int = 37,
                 registers: Int = 0, feedForward: FeedForward.Kind, layerScale: Bool = true, hasMaskToken: Bool = true,
-                interpolation: PositionInterpolation? = nil) {
+                interpolation: PositionInterpolation? = nil, patchEmbeddingBias: Bool = true, preNorm: Bool = false,
+                layerNormEps: Float = 1e-6) {
         self.width = width
         self.depth = depth
         self.heads = heads
@@ -78,14 +86,19 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
         self.layerScale = layerScale
         self.hasMaskToken = hasMaskToken
         self.interpolation = interpolation ?? (registers > 0 ? .antialiasedSize : .scaleFactor(offset: 0.1))
+        self.patchEmbeddingBias = patchEmbeddingBias
+        self.preNorm = preNorm
+        self.layerNormEps = layerNormEps
     }
 
     /// Infers the architecture from official DINOv2 keys and shapes: width from `cls_token`, depth from
-    /// the block indices, patch size and channels from `patch_embed.proj.weight` `[D, C, p, p]`, the grid
-    /// from `pos_embed` `[1, 1 + M², D]`, registers from `register_tokens` `[1, R, D]`, the FFN from
-    /// `mlp.w12` (SwiGLU) or `mlp.fc1` (MLP), heads = width / 64, and the interpolation as the official
+    /// the block indices, patch size and channels from `patch_embed.proj.weight` `[D, C, p, p]` (a bias when
+    /// `patch_embed.proj.bias` is present), the grid from `pos_embed` `[1, 1 + M², D]`, registers from
+    /// `register_tokens` `[1, R, D]`, the FFN from `mlp.w12` (SwiGLU) or `mlp.fc1` (MLP with `activation`), a
+    /// pre-norm from `norm_pre.weight`, heads = `heads` or else width / 64, and the interpolation as the official
     /// hub builds it (registers → antialiased size, else offset 0.1).
-    public init(inferringFrom stateDict: StateDict) throws {
+    public init(inferringFrom stateDict: StateDict, heads: Int? = nil, activation: FeedForward.Activation = .gelu,
+                layerNormEps: Float = 1e-6) throws {
         let file = stateDict.source
         func shape(_ key: String) throws -> [Int] {
             guard let tensor = stateDict[key] else { throw CheckpointError(file: file, "has no '\(key)' tensor, so the architecture cannot be inferred") }
@@ -94,7 +107,11 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
         let cls = try shape("cls_token")
         guard cls.count == 3, cls[0] == 1, cls[1] == 1 else { throw CheckpointError(file: file, "cls_token has shape \(describeShape(cls)); expected [1, 1, D]") }
         let width = cls[2]
-        guard width % 64 == 0 else { throw CheckpointError(file: file, "width \(width) is not a multiple of 64, so the head count (width/64) is undefined") }
+        if let heads {
+            guard heads > 0, width % heads == 0 else { throw CheckpointError(file: file, "\(heads) attention heads do not divide the width \(width)") }
+        } else {
+            guard width % 64 == 0 else { throw CheckpointError(file: file, "width \(width) is not a multiple of 64, so the head count (width/64) is undefined") }
+        }
         let projection = try shape("patch_embed.proj.weight")
         guard projection.count == 4, projection[0] == width, projection[2] == projection[3] else {
             throw CheckpointError(file: file, "patch_embed.proj.weight has shape \(describeShape(projection)); expected [\(width), C, p, p]")
@@ -111,17 +128,19 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
         if let w12 = stateDict["blocks.0.mlp.w12.weight"] {
             feedForward = .swiGLU(hidden: w12.shape[0] / 2)
         } else {
-            feedForward = .mlp(hidden: try shape("blocks.0.mlp.fc1.weight")[0])
+            feedForward = .mlp(hidden: try shape("blocks.0.mlp.fc1.weight")[0], activation: activation)
         }
         let registers = stateDict["register_tokens"]?.shape[1] ?? 0
-        self.init(width: width, depth: depth, heads: width / 64, patchSize: projection[2], channels: projection[1],
+        self.init(width: width, depth: depth, heads: heads ?? width / 64, patchSize: projection[2], channels: projection[1],
                   positionGrid: grid, registers: registers, feedForward: feedForward,
-                  layerScale: stateDict["blocks.0.ls1.gamma"] != nil, hasMaskToken: stateDict["mask_token"] != nil)
+                  layerScale: stateDict["blocks.0.ls1.gamma"] != nil, hasMaskToken: stateDict["mask_token"] != nil,
+                  patchEmbeddingBias: stateDict["patch_embed.proj.bias"] != nil, preNorm: stateDict["norm_pre.weight"] != nil,
+                  layerNormEps: layerNormEps)
     }
 
     /// The official preset name for this width and depth (e.g. "ViT-S/14"), or a description.
     public var sizeName: String {
-        let names = [384: "S", 768: "B", 1024: "L", 1536: "g"]
+        let names = [384: "S", 768: "B", 1024: "L", 1280: "H", 1536: "g"]
         return "ViT-\(names[width] ?? "\(width)d")/\(patchSize)"
     }
 
@@ -132,7 +151,7 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
         let d = Double(width)
         let hidden: Double
         switch feedForward {
-        case let .mlp(h): hidden = 2 * d * Double(h)
+        case let .mlp(h, _): hidden = 2 * d * Double(h)
         case let .swiGLU(h): hidden = 3 * d * Double(h)
         }
         let perBlock = tokens * (4 * d * d + hidden) + 2 * tokens * tokens * d
@@ -144,6 +163,7 @@ public struct VisionTransformerConfiguration: Equatable, Sendable, CustomStringC
         \(sizeName): width \(width), depth \(depth), heads \(heads), patch \(patchSize), \(channels) channels
         position grid \(positionGrid)×\(positionGrid) (\(positionGrid * patchSize) px), \(registers) register tokens
         feed-forward \(feedForward), LayerScale \(layerScale ? "yes" : "no"), mask token \(hasMaskToken ? "yes" : "no")
+        patch-embedding bias \(patchEmbeddingBias ? "yes" : "no"), pre-norm \(preNorm ? "yes" : "no"), LayerNorm eps \(layerNormEps)
         position interpolation: \(interpolation)
         """
     }
@@ -167,5 +187,31 @@ extension VisionTransformerConfiguration {
             ? .swiGLU(hidden: (Int(Double(4 * width) * 2 / 3) + 7) / 8 * 8)
             : .mlp(hidden: 4 * width)
         return VisionTransformerConfiguration(width: width, depth: depth, heads: width / 64, registers: registers ? 4 : 0, feedForward: feedForward)
+    }
+}
+
+extension VisionTransformerConfiguration {
+    /// The number of parameters the model holds under these settings, computed without allocating them: the CLS,
+    /// mask and register tokens, the position embedding `(1 + M²)·D`, the patch embedding `D·C·p² (+ D)`, the
+    /// pre-norm, per block two LayerNorms, `qkv` `3D² + 3D`, `proj` `D² + D`, LayerScale `2D` and the FFN, and
+    /// the final norm.
+    public var parameterCount: Int {
+        let d = width
+        let feedForwardCount = switch feedForward {
+        case let .mlp(hidden, _): d * hidden + hidden + hidden * d + d
+        case let .swiGLU(hidden): d * 2 * hidden + 2 * hidden + hidden * d + d
+        }
+        let block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (layerScale ? 2 * d : 0) + feedForwardCount
+        let tokens = d + (hasMaskToken ? d : 0) + registers * d + (1 + positionGrid * positionGrid) * d
+        let patch = d * channels * patchSize * patchSize + (patchEmbeddingBias ? d : 0)
+        return tokens + patch + (preNorm ? 2 * d : 0) + depth * block + 2 * d
+    }
+
+    /// Whether `other` has the same layers and weight shapes, apart from the position grid (the training size),
+    /// the position interpolation, the LayerNorm eps and the training-only mask token.
+    public func sameArchitecture(as other: VisionTransformerConfiguration) -> Bool {
+        width == other.width && depth == other.depth && heads == other.heads && patchSize == other.patchSize
+            && channels == other.channels && registers == other.registers && feedForward == other.feedForward
+            && layerScale == other.layerScale && patchEmbeddingBias == other.patchEmbeddingBias && preNorm == other.preNorm
     }
 }

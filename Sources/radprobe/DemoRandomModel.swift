@@ -18,9 +18,10 @@ import TensorCore
 /// per value, the keys taken in sorted order, so a seed gives the same file everywhere.
 enum DemoRandomModel {
     /// The random model of `checkpoint`'s architecture, written as safetensors to `url` with the
-    /// checkpoint's position-embedding interpolation in its metadata.
+    /// checkpoint's architecture settings (family, heads, eps, activation, interpolation) in its metadata.
     static func write(architectureOf checkpoint: URL, seed: UInt64, to url: URL) throws {
-        let model = try LoadedBackbone(contentsOf: checkpoint).model
+        let loaded = try LoadedBackbone(contentsOf: checkpoint)
+        let model = loaded.model
         let reference = Binder.stateDict(of: model, source: checkpoint.path)
         let patchFanIn = model.configuration.channels * model.configuration.patchSize * model.configuration.patchSize
         var generator = SeededGenerator(seed: seed)
@@ -28,11 +29,10 @@ enum DemoRandomModel {
         for key in reference.sortedKeys {
             tensors[key] = try initialised(key, shape: reference.tensors[key]!.shape, patchFanIn: patchFanIn, generator: &generator)
         }
-        let metadata = [
+        let metadata = model.configuration.metadata(family: loaded.family).merging([
             "radprobe.random_seed": String(seed),
             "radprobe.architecture_of": checkpoint.lastPathComponent,
-            VisionTransformerConfiguration.PositionInterpolation.metadataKey: model.configuration.interpolation.name,
-        ]
+        ]) { $1 }
         try SafetensorsFile.write(StateDict(tensors, source: url.path), to: url, metadata: metadata)
     }
 

@@ -52,6 +52,17 @@ final class VisionTransformerGradientTests: XCTestCase {
 
     func testRegistersAndSwiGLUModelMatchesPyTorchAutograd() throws { try checkParity("reg4_swiglu") }
 
+    /// A CLIP tower (quick GELU, a LayerNorm before the blocks) is refused before any work, naming both.
+    func testModelsTrainingDoesNotSupportAreRefused() throws {
+        let clip = try LoadedBackbone(contentsOf: Fixtures.url("vit-families/hf_clip/model.safetensors"), heads: 2).model
+        let images = try Fixtures.array("vit-families/hf_clip/native/input.npy")
+        XCTAssertThrowsError(try clip.trainingForward(images, context: .serial)) { error in
+            XCTAssertTrue("\(error)".contains("norm_pre") && "\(error)".contains("quick-GELU"), "\(error)")
+        }
+        let timm = try LoadedBackbone(contentsOf: Fixtures.url("vit-families/timm_vit/model.pth"), heads: 2).model
+        XCTAssertNoThrow(try timm.requireTrainable())
+    }
+
     func testTrainingForwardEqualsInference() throws {
         for name in ["plain", "reg4_swiglu"] {
             let vit = try model(name)
