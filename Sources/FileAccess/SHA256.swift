@@ -32,23 +32,9 @@ public enum SHA256 {
     /// The digest of the file at `url`, read `blockSize` bytes at a time (memory stays bounded whatever
     /// the file's size); a missing, directory or unreadable file is a `FileError` naming it.
     public static func hex(contentsOf url: URL, blockSize: Int = 4 << 20) throws -> String {
-        let file = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw FileError(file: file, problem: "cannot be read: no such file")
-        }
-        guard !isDirectory.boolValue else { throw FileError(file: file, problem: "cannot be read: is a directory") }
-        do {
-            let handle = try FileHandle(forReadingFrom: url)
-            defer { try? handle.close() }
-            var hasher = Incremental()
-            while let block = try handle.read(upToCount: max(blockSize, 64)), !block.isEmpty {
-                block.withUnsafeBytes { hasher.update($0) }
-            }
-            return hasher.finalize()
-        } catch {
-            throw FileError(file: file, problem: "cannot be read (\(error.localizedDescription))")
-        }
+        var hasher = Incremental()
+        try hasher.update(contentsOf: url, blockSize: blockSize)
+        return hasher.finalize()
     }
 
     /// A SHA-256 computation fed any number of byte runs: `update` each in order, then `finalize` once.
@@ -81,6 +67,26 @@ public enum SHA256 {
                 start += 64
             }
             pending += bytes[start...]
+        }
+
+        /// Feeds the bytes of the file at `url`, read `blockSize` bytes at a time (memory stays bounded
+        /// whatever the file's size); a missing, directory or unreadable file is a `FileError` naming it.
+        public mutating func update(contentsOf url: URL, blockSize: Int = 4 << 20) throws {
+            let file = url.path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+                throw FileError(file: file, problem: "cannot be read: no such file")
+            }
+            guard !isDirectory.boolValue else { throw FileError(file: file, problem: "cannot be read: is a directory") }
+            do {
+                let handle = try FileHandle(forReadingFrom: url)
+                defer { try? handle.close() }
+                while let block = try handle.read(upToCount: max(blockSize, 64)), !block.isEmpty {
+                    block.withUnsafeBytes { update($0) }
+                }
+            } catch {
+                throw FileError(file: file, problem: "cannot be read (\(error.localizedDescription))")
+            }
         }
 
         /// Feeds `bytes`.
