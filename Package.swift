@@ -49,6 +49,11 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["Results", "FileAccess", .product(name: "Yams", package: "Yams")]),
         .target(name: "Reporting", dependencies: ["Results", "FileAccess", "TensorCore", "TensorKernels", "MedicalImaging", "Models"]),
         .target(name: "ConvolutionalNetworks", dependencies: ["Convolution", "Checkpoints", "MedicalImaging", "TensorCore", "TensorKernels", "FileAccess"]),
+        .target(name: "SegmentAnything", dependencies: ["Layers", "Convolution", "Checkpoints", "TensorCore", "TensorKernels", "FileAccess"]),
+        .target(name: "ModelDownloads", dependencies: ["FileAccess"]),
+        .target(name: "Backbones", dependencies: [
+            "Models", "SegmentAnything", "ConvolutionalNetworks", "ModelDownloads", "Checkpoints", "MedicalImaging", "TensorCore", "TensorKernels",
+        ]),
         .target(name: "ClassificationFineTuning", dependencies: [
             "FineTuning", "Backpropagation", "Training", "Models", "Layers", "Checkpoints", "MedicalImaging", "Datasets", "Metrics",
             "Randomness", "TensorCore", "TensorKernels", "FileAccess",
@@ -69,6 +74,7 @@ let package = Package(
                 "Metrics", "NearestNeighbours", "LinearProbes", "Training", "ClassificationProtocols",
                 "Backpropagation", "FineTuning", "ClassificationFineTuning", "Convolution", "SegmentationDecoders", "SegmentationTraining",
                 "Results", "Experiments", "Reporting", "ConvolutionalNetworks",
+                "SegmentAnything", "ModelDownloads", "Backbones",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,6 +102,12 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Results", "FileAccess", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "FileAccess", "TensorCore", "MedicalImaging", "TestSupport"]),
         .testTarget(name: "ConvolutionalNetworksTests", dependencies: ["ConvolutionalNetworks", "Convolution", "Checkpoints", "MedicalImaging", "TensorCore", "TestSupport"]),
+        .testTarget(name: "SegmentAnythingTests", dependencies: ["SegmentAnything", "Checkpoints", "TensorCore", "TensorKernels", "TestSupport"]),
+        .testTarget(name: "ModelDownloadsTests", dependencies: ["ModelDownloads", "FileAccess", "TestSupport"]),
+        .testTarget(name: "BackbonesTests", dependencies: [
+            "Backbones", "Models", "SegmentAnything", "ConvolutionalNetworks", "ModelDownloads", "Checkpoints", "MedicalImaging", "TensorCore",
+            "TensorKernels", "TestSupport",
+        ]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TensorCore", "TestSupport"]),
         .testTarget(name: "NearestNeighboursTests", dependencies: ["NearestNeighbours", "TensorCore", "TestSupport"]),
         .testTarget(name: "LinearProbesTests", dependencies: ["LinearProbes", "Training", "TensorCore", "TestSupport"]),
@@ -104,7 +116,7 @@ let package = Package(
             "NearestNeighbours", "LinearProbes", "FileAccess",
         ]),
         .testTarget(name: "RadProbeCLITests", dependencies: [
-            "TestSupport", "Checkpoints", "MedicalImaging", "Evaluation", .product(name: "GRDB", package: "GRDB.swift"),
+            "TestSupport", "Checkpoints", "FileAccess", "MedicalImaging", "Evaluation", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
 )

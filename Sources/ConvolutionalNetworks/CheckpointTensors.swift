@@ -74,6 +74,13 @@ struct CheckpointTensors {
         return tensor
     }
 
+    /// The elements of the tensors used so far, batch-norm running statistics and counters excluded: the
+    /// learned parameters of the backbone as the checkpoint stores them (before batch norm is folded).
+    var usedParameterCount: Int {
+        used.filter { !$0.hasSuffix(".running_mean") && !$0.hasSuffix(".running_var") && !$0.hasSuffix(".num_batches_tracked") }
+            .reduce(0) { $0 + tensors[$1]!.count }
+    }
+
     /// Throws when a key other than those under `ignoredPrefixes` (the classifier head) and the
     /// `num_batches_tracked` counters was not used.
     func requireAllUsed(ignoring ignoredPrefixes: [String]) throws {

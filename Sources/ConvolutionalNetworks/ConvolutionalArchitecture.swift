@@ -77,6 +77,28 @@ public enum ConvolutionalArchitecture: Hashable, Sendable, CustomStringConvertib
         }
     }
 
+    /// The learned parameters of the backbone at torchvision's widths (`parameterShapes` less the
+    /// batch-norm running statistics; the last classifier layer is not part of the backbone).
+    public var parameterCount: Int {
+        parameterShapes.filter { !$0.key.hasSuffix("running_mean") && !$0.key.hasSuffix("running_var") }
+            .reduce(0) { $0 + $1.shape.reduce(1, *) }
+    }
+
+    /// The side of the last stage output for a square input of side `side`: ResNet and DenseNet halve
+    /// it five times as their stride-2 layers do (`(x − 1)/2 + 1` for the padded convolutions and max
+    /// pool, `x/2` for DenseNet's average-pooling transitions), VGG's five max pools `x/2` each.
+    public func lastStageSide(inputSide side: Int) -> Int {
+        let halveWithPadding = { (x: Int) in (x - 1) / 2 + 1 }
+        switch self {
+        case let .resnet(_, blocks):
+            return (0..<1 + blocks.count).reduce(side) { x, _ in halveWithPadding(x) }
+        case let .densenet(layers):
+            return (0..<layers.count - 1).reduce(halveWithPadding(halveWithPadding(side))) { x, _ in x / 2 }
+        case let .vgg(convolutions, _):
+            return (0..<convolutions.count).reduce(side) { x, _ in x / 2 }
+        }
+    }
+
     /// Key prefixes of the classification head, which the backbones do not use and a checkpoint may lack
     /// or have in any shape (ResNet `fc.`, DenseNet `classifier.`, VGG's last layer `classifier.6.`).
     var headPrefixes: [String] {

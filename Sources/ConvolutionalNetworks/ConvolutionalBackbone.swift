@@ -11,6 +11,8 @@ public struct ConvolutionalFeatures: Sendable {
     public var pooled: Tensor
     /// The stage outputs `[N, C, H, W]` in `ConvolutionalArchitecture.stageNames` order (empty unless asked for).
     public var stages: [(name: String, map: Tensor)]
+    /// The last stage's output as tokens `[N, h·w, C]`, pixels row-major: the patch tokens of the protocols.
+    public var lastStageTokens: Tensor
 }
 
 /// A torchvision ResNet, DenseNet or VGG, loaded from the state dict users have (`.pth` from
@@ -26,6 +28,9 @@ public struct ConvolutionalBackbone: Sendable {
 
     public let architecture: ConvolutionalArchitecture
     private let network: Network
+    /// The learned parameters the backbone uses, as the checkpoint stores them (batch-norm running
+    /// statistics and the classification head excluded).
+    public let parameterCount: Int
 
     /// The length of the pooled feature vector (ResNet-152 2048, DenseNet-201 1920, VGG-19 4096).
     public var featureDimension: Int {
@@ -33,6 +38,15 @@ public struct ConvolutionalBackbone: Sendable {
         case let .resnet(model): model.featureDimension
         case let .densenet(model): model.featureDimension
         case let .vgg(model): model.featureDimension
+        }
+    }
+
+    /// The channels of the last stage output (ResNet-152 2048, DenseNet-201 1920, VGG-19 512).
+    public var lastStageChannels: Int {
+        switch network {
+        case let .resnet(model): model.featureDimension
+        case let .densenet(model): model.featureDimension
+        case let .vgg(model): model.stages.last!.last!.outChannels
         }
     }
 
@@ -48,6 +62,7 @@ public struct ConvolutionalBackbone: Sendable {
         case .vgg: network = .vgg(try VGG(architecture: architecture, tensors: &tensors))
         }
         try tensors.requireAllUsed(ignoring: architecture.headPrefixes)
+        parameterCount = tensors.usedParameterCount
         self.architecture = architecture
     }
 
@@ -63,13 +78,14 @@ public struct ConvolutionalBackbone: Sendable {
         guard input.channels == 3 else {
             throw ConvolutionalNetworkError("\(architecture) takes 3-channel images, got \(describeShape(images.shape))")
         }
-        let (pooled, maps): (Tensor, [FeatureMap])
+        let (pooled, maps, last): (Tensor, [FeatureMap], FeatureMap)
         switch network {
-        case let .resnet(model): (pooled, maps) = try model(input, keepStages: includeStages, context: context)
-        case let .densenet(model): (pooled, maps) = try model(input, keepStages: includeStages, context: context)
-        case let .vgg(model): (pooled, maps) = try model(input, keepStages: includeStages, context: context)
+        case let .resnet(model): (pooled, maps, last) = try model(input, keepStages: includeStages, context: context)
+        case let .densenet(model): (pooled, maps, last) = try model(input, keepStages: includeStages, context: context)
+        case let .vgg(model): (pooled, maps, last) = try model(input, keepStages: includeStages, context: context)
         }
-        return ConvolutionalFeatures(pooled: pooled, stages: zip(architecture.stageNames, maps).map { ($0, $1.channelsFirst()) })
+        return ConvolutionalFeatures(pooled: pooled, stages: zip(architecture.stageNames, maps).map { ($0, $1.channelsFirst()) },
+                                     lastStageTokens: last.values.reshaped([last.batch, last.height * last.width, last.channels]))
     }
 }
 
@@ -78,10 +94,6 @@ extension ConvolutionalArchitecture {
     /// clipping and min–max scaling to [0, 1] and grey replicated to 3 channels: shorter side to 256
     /// (bilinear, antialiased), centre crop 224, ImageNet mean/std — the same for ResNet, DenseNet and VGG.
     public static func evaluationPipeline(modality: PreprocessingPipeline.Modality) -> PreprocessingPipeline {
-        PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
-            .minMax(MinMaxScale()), .greyToRGB(GreyToRGB()),
-            .resize(Resize(size: 224, fit: .shorterSideThenCenterCrop(shorterSide: 256), interpolation: .bilinearAntialiased)),
-            .imageNetNormalize(ImageNetNormalize()),
-        ])
+        .evaluation(size: 224, fit: .shorterSideThenCenterCrop(shorterSide: 256), modality: modality)
     }
 }

@@ -71,8 +71,8 @@ struct DenseNet: Sendable {
         finalNorm = try tensors.batchNorm("features.norm5", channels: channels)
     }
 
-    /// The pooled features `[N, D]` and, when `keepStages`, each dense block's output map.
-    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap]) {
+    /// The pooled features `[N, D]`, each dense block's output map when `keepStages`, and the last block's.
+    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap], last: FeatureMap) {
         var x = try ChannelsLastPooling.maxPool(try stem(input, context: context), kernel: 3, stride: 2, padding: 1, context: context)
         var outputs: [FeatureMap] = []
         for (index, block) in blocks.enumerated() {
@@ -85,7 +85,7 @@ struct DenseNet: Sendable {
                 x = try transition.convolution(pooled, context: context)
             }
         }
-        return (ChannelsLastPooling.globalAveragePool(Self.activated(x, finalNorm, context: context), context: context), outputs)
+        return (ChannelsLastPooling.globalAveragePool(Self.activated(x, finalNorm, context: context), context: context), outputs, x)
     }
 
     /// The block's output: `input` followed by every layer's new channels, `[N·H·W, C + L·k]`.

@@ -71,14 +71,14 @@ struct ResNet: Sendable {
                                  padding: Size2D(padding), appliesReLU: relu)
     }
 
-    /// The pooled features `[N, D]` and, when `keepStages`, each stage's output map.
-    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap]) {
+    /// The pooled features `[N, D]`, each stage's output map when `keepStages`, and the last stage's.
+    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap], last: FeatureMap) {
         var x = try ChannelsLastPooling.maxPool(try stem(input, context: context), kernel: 3, stride: 2, padding: 1, context: context)
         var outputs: [FeatureMap] = []
         for stage in stages {
             for block in stage { x = try block(x, context: context) }
             if keepStages { outputs.append(x) }
         }
-        return (ChannelsLastPooling.globalAveragePool(x, context: context), outputs)
+        return (ChannelsLastPooling.globalAveragePool(x, context: context), outputs, x)
     }
 }

@@ -30,8 +30,8 @@ struct VGG: Sendable {
         classifier = [hidden, try tensors.linear("classifier.3", inFeatures: hidden.weight.shape[0])]
     }
 
-    /// The classifier features `[N, D]` and, when `keepStages`, each stage's pooled map.
-    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap]) {
+    /// The classifier features `[N, D]`, each stage's pooled map when `keepStages`, and the last one.
+    func callAsFunction(_ input: FeatureMap, keepStages: Bool, context: ComputeContext) throws -> (pooled: Tensor, stages: [FeatureMap], last: FeatureMap) {
         var x = input
         var outputs: [FeatureMap] = []
         for stage in stages {
@@ -42,7 +42,7 @@ struct VGG: Sendable {
         var features = ChannelsLastPooling.adaptiveAveragePool(x, height: 7, width: 7, context: context).channelsFirst()
             .reshaped([x.batch, x.channels * 49])
         for layer in classifier { features = Self.linearReLU(features, layer.weight, layer.bias, context: context) }
-        return (features, outputs)
+        return (features, outputs, x)
     }
 
     /// `ReLU(x · Wᵀ + b)` for `x` `[N, in]`, `W` `[out, in]`, the output columns spread over the workers.

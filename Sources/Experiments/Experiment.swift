@@ -4,10 +4,16 @@ import Foundation
 /// their grids, and seeds. Paths are absolute (resolved against the file's folder). Read with
 /// `Experiment.read(contentsOf:vocabulary:)`; expanded into cells by `ExperimentMatrix`.
 public struct Experiment: Sendable, Equatable {
-    /// A backbone: its name in results and its checkpoint file.
+    /// A backbone: its name in results, its checkpoint file and/or the preset it must fit (`radprobe models
+    /// list`; it fixes the family where the keys do not, e.g. MAE or MSN; without a checkpoint, the preset's
+    /// file in the download cache is used), the protocols that run on it and the input sizes it takes (the
+    /// experiment's when nil: SAM's encoder, say, takes 1024 only).
     public struct Model: Sendable, Equatable {
         public let name: String
-        public let checkpoint: URL
+        public let checkpoint: URL?
+        public let preset: String?
+        public let protocols: [ExperimentProtocol]?
+        public let sizes: [Int]?
     }
 
     /// How a dataset's split is obtained: a split file, or written by a `radprobe datasets split` method.
@@ -62,11 +68,13 @@ public struct ExperimentVocabulary: Sendable {
     public let splitMethods: [String]
     public let uncertainPolicies: [String]
     public let modalities: [String]
+    public let presets: [String]
 
-    public init(datasets: [String], splitMethods: [String], uncertainPolicies: [String], modalities: [String]) {
+    public init(datasets: [String], splitMethods: [String], uncertainPolicies: [String], modalities: [String], presets: [String] = []) {
         self.datasets = datasets
         self.splitMethods = splitMethods
         self.uncertainPolicies = uncertainPolicies
         self.modalities = modalities
+        self.presets = presets
     }
 }

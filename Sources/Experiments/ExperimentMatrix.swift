@@ -60,8 +60,9 @@ public enum ExperimentMatrix {
         var scratchDone = Set<String>()
         for model in experiment.models {
             for dataset in experiment.datasets {
-                for size in experiment.sizes {
-                    for grid in experiment.protocols where dataset.protocols?.contains(grid.kind) ?? true {
+                for size in model.sizes ?? experiment.sizes {
+                    for grid in experiment.protocols
+                    where (dataset.protocols?.contains(grid.kind) ?? true) && (model.protocols?.contains(grid.kind) ?? true) {
                         for (name, settings) in split(grid) {
                             for seed in experiment.seeds {
                                 let scratch = name == "segment-scratch"

@@ -36,9 +36,26 @@ extension Experiment {
         }
         let top = try reader.mapping(root, what: "the experiment", allowed: ["output", "models", "datasets", "sizes", "protocols", "seeds", "bootstrap"],
                                      required: ["output", "models", "datasets", "sizes", "protocols"])
+        func sizeList(_ node: Node) throws -> [Int] {
+            try reader.list(node, "sizes").map { node in
+                let size = try reader.int(node, "sizes")
+                guard size > 0 else { throw reader.failure(at: node, "an input size must be positive (got \(size))") }
+                return size
+            }
+        }
+        func protocolList(_ node: Node) throws -> [ExperimentProtocol] {
+            try reader.list(node, "protocols").map {
+                ExperimentProtocol(rawValue: try reader.choice($0, "protocols", among: ExperimentProtocol.allCases.map(\.rawValue)))!
+            }
+        }
         let models = try reader.list(top["models"]!, "models").map { node -> Model in
-            let entry = try reader.mapping(node, what: "a model", allowed: ["name", "checkpoint"], required: ["name", "checkpoint"])
-            return Model(name: try reader.name(entry["name"]!), checkpoint: try path(entry["checkpoint"]!, "checkpoint"))
+            let entry = try reader.mapping(node, what: "a model", allowed: ["name", "checkpoint", "preset", "protocols", "sizes"], required: ["name"])
+            guard entry["checkpoint"] != nil || entry["preset"] != nil else {
+                throw reader.failure(at: node, "a model needs a 'checkpoint', a 'preset' (its file in the download cache), or both")
+            }
+            return Model(name: try reader.name(entry["name"]!), checkpoint: try entry["checkpoint"].map { try path($0, "checkpoint") },
+                         preset: try entry["preset"].map { try reader.choice($0, "preset", among: vocabulary.presets) },
+                         protocols: try entry["protocols"].map(protocolList), sizes: try entry["sizes"].map(sizeList))
         }
         try reader.refuseDuplicates(models.map(\.name), in: top["models"]!, what: "model")
         let datasets = try reader.list(top["datasets"]!, "datasets").map { node -> Dataset in
@@ -47,20 +64,12 @@ extension Experiment {
             return Dataset(name: try reader.choice(entry["name"]!, "name", among: vocabulary.datasets), label: try entry["label"].map(reader.name),
                            root: try path(entry["root"]!, "root"),
                            split: try reader.split(entry["split"]!, methods: vocabulary.splitMethods, path: path),
-                           protocols: try entry["protocols"].map { node in
-                               try reader.list(node, "protocols").map {
-                                   ExperimentProtocol(rawValue: try reader.choice($0, "protocols", among: ExperimentProtocol.allCases.map(\.rawValue)))!
-                               }
-                           },
+                           protocols: try entry["protocols"].map(protocolList),
                            uncertain: try entry["uncertain"].map { try reader.choice($0, "uncertain", among: vocabulary.uncertainPolicies) },
                            modality: try entry["modality"].map { try reader.choice($0, "modality", among: vocabulary.modalities) })
         }
         try reader.refuseDuplicates(datasets.map(\.key), in: top["datasets"]!, what: "dataset (give each a distinct label)")
-        let sizes = try reader.list(top["sizes"]!, "sizes").map { node in
-            let size = try reader.int(node, "sizes")
-            guard size > 0 else { throw reader.failure(at: node, "an input size must be positive (got \(size))") }
-            return size
-        }
+        let sizes = try sizeList(top["sizes"]!)
         let seeds = try top["seeds"].map { try reader.list($0, "seeds").map { try reader.int($0, "seeds") } } ?? [0]
         let bootstrap = try top["bootstrap"].map { node in
             let value = try reader.int(node, "bootstrap")

@@ -11,7 +11,7 @@ extension LinearHead {
             try features.check(head.configuration)
             guard head.classes == classes,
                   head.weight.shape[1] == features.inputWidth(head.configuration.input) else {
-                throw TrainingError("head \(head.configuration) \(head.weight.shape) does not fit features of \(features.blocks) blocks × \(features.width) or \(classes) classes")
+                throw TrainingError("head \(head.configuration) \(head.weight.shape) does not fit features of \(features.blocks) blocks × \(features.width) (+ patch mean \(features.patchWidth)) or \(classes) classes")
             }
         }
         let stacks = HeadStack.stacks(of: heads)

@@ -32,11 +32,12 @@ public struct LinearHead: Sendable {
     /// row-major order, by Box–Muller: per pair of uniforms `u₁, u₂` (`uniform()`),
     /// `r = √(−2 ln(1 − u₁))` gives `r·cos(2πu₂)` then `r·sin(2πu₂)`, each times 0.01 (in `Double`, then
     /// rounded to `Float`); a head with an odd weight count discards its last sine.
-    public static func normalInitialised(_ configurations: [LinearProbeConfiguration], inputBlocks: Int, width: Int,
+    /// `patchWidth` is the width of the patch mean when it differs from the class token's `width`.
+    public static func normalInitialised(_ configurations: [LinearProbeConfiguration], inputBlocks: Int, width: Int, patchWidth: Int? = nil,
                                          classes: Int, seed: UInt64) throws -> [LinearHead] {
         var generator = SeededGenerator(seed: seed)
         return try configurations.map { configuration in
-            let inputWidth = (configuration.blocks + (configuration.usesPatchMean ? 1 : 0)) * width
+            let inputWidth = configuration.blocks * width + (configuration.usesPatchMean ? patchWidth ?? width : 0)
             guard configuration.blocks <= inputBlocks else {
                 throw TrainingError("head \(configuration) reads \(configuration.blocks) blocks; the features hold \(inputBlocks)")
             }

@@ -50,7 +50,7 @@ public enum LinearProbeTrainer {
         try targets.validate(itemCount: features.count, role: "the training set")
         for configuration in configurations { try features.check(configuration) }
         let heads = try initialHeads.map { try validated($0, configurations, features: features, classes: targets.classes) }
-            ?? LinearHead.normalInitialised(configurations, inputBlocks: features.blocks, width: features.width,
+            ?? LinearHead.normalInitialised(configurations, inputBlocks: features.blocks, width: features.width, patchWidth: features.patchWidth,
                                             classes: targets.classes, seed: options.initialisationSeed)
         let order = try BatchOrder(count: features.count, batchSize: options.batchSize, epochs: options.epochs,
                                    seed: options.shuffleSeed, partialBatch: options.partialBatch)

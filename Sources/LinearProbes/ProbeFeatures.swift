@@ -2,22 +2,23 @@ import TensorCore
 import Training
 
 /// Frozen features of `count` items as a feature store keeps them: the class token `[count, L, D]` and,
-/// when the store kept them, the mean patch token `[count, L, D]` of each of the last `L` blocks, oldest
-/// block first.
+/// when the store kept them, the mean patch token `[count, L, C]` of each of the last `L` blocks, oldest
+/// block first (`C = D` but for backbones whose patch tokens are narrower than their pooled vector, e.g.
+/// VGG's pool5 512 against 4096).
 ///
 /// A head reading the last `b` blocks, with or without the patch mean, sees the row
-/// `concat(cls[L−b], …, cls[L−1], patchMean[L−1])` of width `b·D (+ D)`: as DINOv2's
+/// `concat(cls[L−b], …, cls[L−1], patchMean[L−1])` of width `b·D (+ C)`: as DINOv2's
 /// `create_linear_input`, whose average pool uses only the last block's patch tokens.
 public struct ProbeFeatures: Sendable {
     /// `[count, L, D]` class tokens.
     public let classTokens: Tensor
-    /// `[count, L, D]` mean patch tokens, or nil when only class tokens were kept.
+    /// `[count, L, C]` mean patch tokens, or nil when only class tokens were kept.
     public let patchMeans: Tensor?
 
-    /// Checks that the tensors are `[count, L, D]` (of equal shape) and hold only finite values.
+    /// Checks that the tensors are `[count, L, D]` and `[count, L, C]` and hold only finite values.
     public init(classTokens: Tensor, patchMeans: Tensor?) throws {
-        guard classTokens.rank == 3, patchMeans.map({ $0.shape == classTokens.shape }) ?? true else {
-            throw TrainingError("class tokens \(classTokens.shape) and patch means \(patchMeans?.shape ?? []) must both be [items, blocks, width]")
+        guard classTokens.rank == 3, patchMeans.map({ $0.rank == 3 && $0.shape.prefix(2) == classTokens.shape.prefix(2) && $0.shape[2] > 0 }) ?? true else {
+            throw TrainingError("class tokens \(classTokens.shape) and patch means \(patchMeans?.shape ?? []) must be [items, blocks, width] of the same items and blocks")
         }
         guard classTokens.shape[1] > 0, classTokens.shape[2] > 0 else { throw TrainingError("features \(classTokens.shape) have no blocks or no width") }
         for (name, tensor) in [("class tokens", classTokens)] + (patchMeans.map { [("patch means", $0)] } ?? []) {
@@ -33,16 +34,18 @@ public struct ProbeFeatures: Sendable {
     public var count: Int { classTokens.shape[0] }
     /// Stored blocks `L`.
     public var blocks: Int { classTokens.shape[1] }
-    /// Token width `D`.
+    /// Class-token width `D`.
     public var width: Int { classTokens.shape[2] }
+    /// Patch-mean width `C` (0 without patch means).
+    public var patchWidth: Int { patchMeans?.shape[2] ?? 0 }
 
     /// The items of `self` followed by those of `other` (same `L` and `D`).
     public func appending(_ other: ProbeFeatures) throws -> ProbeFeatures {
-        guard other.blocks == blocks, other.width == width else {
-            throw TrainingError("cannot join features of \(blocks) blocks × \(width) with \(other.blocks) blocks × \(other.width)")
-        }
         guard (patchMeans == nil) == (other.patchMeans == nil) else {
             throw TrainingError("cannot join features with patch means and features without")
+        }
+        guard other.blocks == blocks, other.width == width, other.patchWidth == patchWidth else {
+            throw TrainingError("cannot join features of \(blocks) blocks × \(width) (+ \(patchWidth)) with \(other.blocks) blocks × \(other.width) (+ \(other.patchWidth))")
         }
         return try ProbeFeatures(classTokens: .concatenate([classTokens, other.classTokens]),
                                  patchMeans: patchMeans.flatMap { mine in other.patchMeans.map { .concatenate([mine, $0]) } })
@@ -59,7 +62,7 @@ public struct ProbeFeatures: Sendable {
         }
     }
 
-    /// The head input of every item as one matrix `[count, (blocks + patch mean) · D]`: the class tokens of
+    /// The head input of every item as one matrix `[count, blocks · D (+ C)]`: the class tokens of
     /// the last `blocks` blocks, then the last block's mean patch token when `usesPatchMean` (what kNN
     /// and logistic regression take). Throws as a head of that input would (`check`).
     public func matrix(blocks: Int, usesPatchMean: Bool) throws -> Tensor {
@@ -73,8 +76,8 @@ public struct ProbeFeatures: Sendable {
     /// The items at `indices`, in that order.
     public func rows(_ indices: [Int]) throws -> ProbeFeatures {
         func pick(_ tensor: Tensor) -> Tensor {
-            let itemCount = blocks * width
-            return Tensor(uninitializedShape: [indices.count, blocks, width]) { output in
+            let itemCount = blocks * tensor.shape[2]
+            return Tensor(uninitializedShape: [indices.count, blocks, tensor.shape[2]]) { output in
                 tensor.withUnsafeBufferPointer { source in
                     for (row, index) in indices.enumerated() {
                         (output.baseAddress! + row * itemCount).update(from: source.baseAddress! + index * itemCount, count: itemCount)
@@ -87,7 +90,7 @@ public struct ProbeFeatures: Sendable {
     }
 
     /// Width of the head input for `input`.
-    func inputWidth(_ input: ProbeInput) -> Int { (input.blocks + (input.usesPatchMean ? 1 : 0)) * width }
+    func inputWidth(_ input: ProbeInput) -> Int { input.blocks * width + (input.usesPatchMean ? patchWidth : 0) }
 
     /// Writes the head inputs of `items` as rows `[items.count, inputWidth(input)]` into `output`.
     func gather(_ items: UnsafeBufferPointer<Int>, _ input: ProbeInput, into output: UnsafeMutablePointer<Float>) {
@@ -100,10 +103,11 @@ public struct ProbeFeatures: Sendable {
             }
         }
         guard input.usesPatchMean, let patchMeans else { return }
+        let patchWidth = patchWidth
         patchMeans.withUnsafeBufferPointer { patches in
             for (row, item) in items.enumerated() {
-                (output + row * rowWidth + input.blocks * width).update(from: patches.baseAddress! + (item * blocks + blocks - 1) * width,
-                                                                         count: width)
+                (output + row * rowWidth + input.blocks * width).update(from: patches.baseAddress! + (item * blocks + blocks - 1) * patchWidth,
+                                                                         count: patchWidth)
             }
         }
     }

@@ -7,8 +7,8 @@ import TensorKernels
 /// `radprobe bench`: how fast this machine runs RadProbe's models and decodes images.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure speed on this machine: DINOv2 forward passes (bench models, the default), image decoding, end-to-end extraction, the classification probes, fine-tuning steps, segmentation and CNN backbones.",
-        subcommands: [BenchModels.self, BenchDecode.self, BenchExtract.self, BenchProbes.self, BenchFineTune.self, BenchSegment.self, BenchCNN.self],
+        abstract: "Measure speed on this machine: DINOv2 forward passes (bench models, the default), image decoding, end-to-end extraction, the classification probes, fine-tuning steps, segmentation and the backbones of every family.",
+        subcommands: [BenchModels.self, BenchDecode.self, BenchExtract.self, BenchProbes.self, BenchFineTune.self, BenchSegment.self, BenchBackbones.self],
         defaultSubcommand: BenchModels.self
     )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backbones
 import Datasets
 import Evaluation
 import Foundation
@@ -91,8 +92,9 @@ struct BenchExtract: AsyncParsableCommand {
         let forwardRate = Double(batchSize) / forwardSeconds
         let forwardRSS = BenchModels.peakResidentMiB()
 
-        let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
-        let extractor = ItemFeatureExtractor(model: vit, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
+        let backbone = Backbone(vit)
+        let pipeline = backbone.preprocessing(size: size, modality: catalog.modality)
+        let extractor = ItemFeatureExtractor(backbone: backbone, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
                                              keepSlices: false, batchSize: batchSize, context: context)
         let sample = Array(catalog.items.prefix(min(distinct, 16)))
         let prepareStart = DispatchTime.now().uptimeNanoseconds
@@ -104,7 +106,7 @@ struct BenchExtract: AsyncParsableCommand {
                                           inputSize: size, lastBlocks: layers, normed: true, patchTokens: patchTokens)
             let plan = try FeatureStorePlan(key: key, dataset: catalog.name, labelSpace: catalog.labelSpace,
                                             items: catalog.items.map(FeatureStoreItem.init),
-                                            features: ItemFeatureExtractor.featureSpecs(model: vit.configuration, size: size, layers: layers,
+                                            features: ItemFeatureExtractor.featureSpecs(backbone: backbone, size: size, layers: layers,
                                                                                         patchTokens: patchTokens),
                                             chunkSize: chunkSize, radProbeVersion: RadProbeVersion.current)
             return try FeatureStoreWriter(at: folder.appendingPathComponent("store"), plan: plan)

@@ -14,6 +14,13 @@ struct CommandFailure: Error, CustomStringConvertible {
             throw CommandFailure(String(describing: error))
         }
     }
+
+    /// `wrap` for asynchronous work.
+    static func wrapAsync<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let failure as CommandFailure { throw failure } catch {
+            throw CommandFailure(String(describing: error))
+        }
+    }
 }
 
 extension CommandFailure: LocalizedError {

@@ -1,31 +1,34 @@
 import ArgumentParser
+import Backbones
 import Checkpoints
 import Foundation
 import MedicalImaging
 import Models
 import TensorCore
 
-/// `radprobe embed`: runs a DINOv2 backbone on a tensor or an image and writes its features as `.npy`.
+/// `radprobe embed`: runs a backbone (any family of `radprobe models list`) on a tensor or an image and
+/// writes its features as `.npy`.
 struct Embed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Extract DINOv2 features from a float32 NCHW .npy tensor or a medical image file.",
+        abstract: "Extract a backbone's features from a float32 NCHW .npy tensor or a medical image file.",
         discussion: """
         Writes float32 .npy files to --out: cls.npy [B,D], patch.npy [B,N,D], registers.npy [B,R,D] \
         (when the model has registers), and with --layers N: layers_cls.npy [N,B,D] and \
         layers_patch.npy [N,B,N_p,D] for the last N blocks (final norm applied unless --no-norm); \
-        and embedding.json, which records the checkpoint, the input, the preprocessing and the version. \
+        and embedding.json, which records the checkpoint, the family, the input, the preprocessing and the version. \
+        For SAM, cls is the mean of the neck output over the grid and patch its tokens; for ResNet, DenseNet \
+        and VGG, cls is the pooled feature vector and patch the last stage's map as tokens (--layers 1 at most). \
         A volume (NIfTI, multi-frame DICOM, a DICOM series folder) is embedded slice by slice along --axis: \
         B is its number of slices.
         """
     )
 
-    @Option(help: "Checkpoint: .pth (zip or legacy), .safetensors, or .onnx.")
-    var checkpoint: String
+    @OptionGroup var backboneOptions: BackboneOptions
 
-    @Option(help: "Input tensor: float32 .npy of shape [B, 3, H, W], H and W multiples of the patch size.")
+    @Option(help: "Input tensor: float32 .npy of shape [B, 3, H, W] (a size the backbone takes: for a ViT, multiples of the patch size).")
     var tensor: String?
 
-    @Option(help: "Input image: PNG, JPEG, NIfTI, DICOM, MAT v7.3, or a DICOM series folder; preprocessed as the study does: clipping by modality, min–max to [0,1], grey → 3 channels, square resize, ImageNet mean/std.")
+    @Option(help: "Input image: PNG, JPEG, NIfTI, DICOM, MAT v7.3, or a DICOM series folder; preprocessed as the backbone's family does: clipping by modality, min–max to [0,1], grey → 3 channels, resize, the family's mean/std.")
     var image: String?
 
     @OptionGroup var intensity: IntensityOptions
@@ -36,8 +39,8 @@ struct Embed: AsyncParsableCommand {
     @Option(help: "Frame of a 4D volume (e.g. a time point of an fMRI series).")
     var frame: Int = 0
 
-    @Option(help: "Square size the image is resized to (a multiple of the patch size).")
-    var size: Int = 224
+    @Option(help: "Square size the image is resized to (default: the model's input size; for a ViT a multiple of the patch size).")
+    var size: Int?
 
     @Option(help: "Output directory (created if missing).")
     var out: String
@@ -60,7 +63,7 @@ struct Embed: AsyncParsableCommand {
         if (tensor == nil) == (image == nil) { throw ValidationError("Give exactly one of --tensor or --image.") }
         if let layers, layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
-        if size < 1 { throw ValidationError("--size must be positive (got \(size)).") }
+        if let size, size < 1 { throw ValidationError("--size must be positive (got \(size)).") }
         if frame < 0 { throw ValidationError("--frame must be at least 0 (got \(frame)).") }
         if let interpolation, VisionTransformerConfiguration.PositionInterpolation(name: interpolation) == nil {
             throw ValidationError("--interpolation must be official, size, antialiased-size or scale-factor-OFFSET (got \(interpolation)).")
@@ -73,12 +76,10 @@ struct Embed: AsyncParsableCommand {
             throw CommandFailure("\(out): --out must be a directory, but a file with that name exists")
         }
         let context = compute.context
-        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint),
-                                                                       interpolation: interpolation.flatMap(VisionTransformerConfiguration.PositionInterpolation.init(name:))) }
-        let model = backbone.model
-        let (input, inputRecord) = try CommandFailure.wrap { try loadInput(patchSize: model.configuration.patchSize) }
-        if let layers, layers > model.configuration.depth {
-            throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
+        let (backbone, checkpointURL) = try backboneOptions.load(interpolation: interpolation.flatMap(VisionTransformerConfiguration.PositionInterpolation.init(name:)))
+        let (input, inputRecord) = try CommandFailure.wrap { try loadInput(for: backbone) }
+        if let layers, layers > backbone.layerCount {
+            throw CommandFailure("--layers \(layers) exceeds the \(backbone.layerCount) layer\(backbone.layerCount == 1 ? "" : "s") of features \(backbone.architectureName) gives")
         }
         let batch = input.shape[0]
         var cls: [Tensor] = [], patches: [Tensor] = [], registers: [Tensor] = []
@@ -87,10 +88,10 @@ struct Embed: AsyncParsableCommand {
         for start in stride(from: 0, to: batch, by: batchSize) {
             let chunk = input.slice(outer: start..<min(start + batchSize, batch))
             try CommandFailure.wrap {
-                let (features, outputs) = try model.forward(chunk, layers: model.lastBlocks(layers ?? 0), normedLayers: !noNorm, context: context)
+                let features = try backbone.forward(chunk, lastLayers: layers ?? 0, normedLayers: !noNorm, context: context)
                 if layers != nil {
-                    layerCLS.append(outputs.map(\.cls))
-                    layerPatches.append(outputs.map(\.patches))
+                    layerCLS.append(features.layers.map(\.cls))
+                    layerPatches.append(features.layers.map(\.patches))
                 }
                 cls.append(features.cls)
                 patches.append(features.patches)
@@ -110,18 +111,20 @@ struct Embed: AsyncParsableCommand {
         }
         var record = inputRecord
         record["radprobe_version"] = RadProbeVersion.current
-        record["checkpoint"] = checkpoint
-        record["model"] = model.configuration.sizeName
-        record["position_interpolation"] = model.configuration.interpolation.name
+        record["checkpoint"] = checkpointURL.path
+        record["model"] = backbone.architectureName
+        record["family"] = backbone.family.rawValue
+        record["preset"] = backbone.preset?.name ?? NSNull()
+        record["position_interpolation"] = backbone.visionTransformer?.configuration.interpolation.name ?? NSNull()
         record["outputs"] = arrays.map { ["file": $0.0, "shape": $0.1.shape] }
         record["layers"] = layers.map { ["last": $0, "normed": !noNorm] as [String: Any] } ?? NSNull()
         let recordData = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
         try Self.writeAll(arrays.map { ($0.0, NumPyArray.encode($0.1)) } + [("embedding.json", recordData)], to: directory)
         let summary = FeatureSummary(cls: allCLS)
         print("""
-        model     \(model.configuration.sizeName) (\(backbone.layout) names, \(backbone.format.rawValue)), \(model.parameterCount.formatted()) parameters
+        model     \(backbone.summary), \(backbone.parameterCount.formatted()) parameters
         input     \(describeShape(input.shape))\(Self.describePreprocessing(inputRecord))
-        cls       [\(batch), \(model.configuration.width)]  \(summary)
+        cls       [\(batch), \(backbone.featureWidth)]  \(summary)
         patches   \(describeShape([batch] + Array(patches[0].shape.dropFirst())))
         written   \(directory.path)
         """)
@@ -174,21 +177,25 @@ struct Embed: AsyncParsableCommand {
     }
 
     /// The input tensor `[B, 3, H, W]` and what to record about it in embedding.json.
-    func loadInput(patchSize: Int) throws -> (Tensor, [String: Any]) {
+    func loadInput(for backbone: Backbone) throws -> (Tensor, [String: Any]) {
         if let tensor {
             let array = try NumPyArray.read(contentsOf: URL(fileURLWithPath: tensor), requireFloat32: true)
             guard array.rank == 4, array.shape[1] == 3 else {
                 throw CheckpointError(file: tensor, "has shape \(describeShape(array.shape)); expected [B, 3, H, W]")
             }
-            guard array.shape[2] % patchSize == 0, array.shape[3] % patchSize == 0 else {
-                throw CheckpointError(file: tensor, "has spatial size \(array.shape[2])×\(array.shape[3]), which is not a multiple of the patch size \(patchSize)")
+            do {
+                try backbone.checkInputSize(array.shape[2])
+                try backbone.checkInputSize(array.shape[3])
+            } catch {
+                throw CheckpointError(file: tensor, "has spatial size \(array.shape[2])×\(array.shape[3]): \(error)")
             }
             return (array, ["input": tensor, "input_format": "npy", "preprocessing": NSNull()])
         }
-        guard size % patchSize == 0 else { throw CommandFailure("--size \(size) is not a multiple of the patch size \(patchSize)") }
+        let size = size ?? backbone.defaultInputSize
+        do { try backbone.checkInputSize(size) } catch { throw CommandFailure("--size \(size): \(error)") }
         let file = try MedicalImageFile.read(contentsOf: URL(fileURLWithPath: image!))
         let modality = intensity.modality(of: file)
-        var pipeline = PreprocessingPipeline.study(size: size, modality: modality)
+        var pipeline = backboneOptions.preprocessing.pipeline(for: backbone, size: size, modality: modality)
         if let explicit = try intensity.explicitStep() {
             pipeline.steps = [explicit] + pipeline.steps.filter { !$0.clipsIntensities }
         }

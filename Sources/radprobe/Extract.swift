@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backbones
 import Datasets
 import Evaluation
 import Foundation
@@ -10,7 +11,7 @@ import TensorKernels
 /// `radprobe extract`: `run` (the default, so `radprobe extract NAME …` runs it) and `merge`.
 struct Extract: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Extract a dataset's DINOv2 features into a feature store (extract run, the default) and merge shard stores (extract merge).",
+        abstract: "Extract a dataset's backbone features into a feature store (extract run, the default) and merge shard stores (extract merge).",
         subcommands: [ExtractRun.self, ExtractMerge.self],
         defaultSubcommand: ExtractRun.self
     )
@@ -21,11 +22,13 @@ struct Extract: AsyncParsableCommand {
 struct ExtractRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Extract a dataset's DINOv2 features into a feature store (resumable; see docs/feature-store.md).",
+        abstract: "Extract a dataset's backbone features into a feature store (resumable; see docs/feature-store.md).",
         discussion: """
         Stored per item: cls [L, D] (normed CLS of the last L blocks), and with --patch-tokens mean \
         patch_mean [L, D] (mean of those blocks' patch tokens) or with grid patch_grid [L, N, D] (those \
-        blocks' patch tokens, the grids radprobe segment --features reads). A volume or a scan stored as \
+        blocks' patch tokens, the grids radprobe segment --features reads). SAM and the CNNs give one level \
+        (L = 1): SAM's pooled neck and its tokens, a CNN's pooled features and its last stage's map. \
+        Images go through the backbone family's preprocessing (radprobe models list). A volume or a scan stored as \
         slices is embedded slice by slice (axial, in radiological orientation) and its features are the \
         mean over slices; each slice's features are \
         kept too (slices/<feature>.npy) unless --no-slice-features. Items that cannot be read are \
@@ -38,14 +41,13 @@ struct ExtractRun: AsyncParsableCommand {
 
     @OptionGroup var dataset: DatasetOptions
 
-    @Option(help: "Checkpoint: .pth, .safetensors or .onnx.")
-    var checkpoint: String
+    @OptionGroup var backboneOptions: BackboneOptions
 
-    @Option(help: "Square input size (a multiple of the patch size; 224 or 448 in the study).")
-    var size: Int = 224
+    @Option(help: "Square input size (default: the model's input size; for a ViT a multiple of the patch size; 224 or 448 in the study).")
+    var size: Int?
 
-    @Option(help: "Blocks whose CLS (and patch mean or grid) are kept: the last N, normed.")
-    var layers: Int = 4
+    @Option(help: "Blocks whose CLS (and patch mean or grid) are kept: the last N, normed (default: 4, or 1 for SAM and the CNNs).")
+    var layers: Int?
 
     @Option(help: "Patch tokens kept: none, mean (per kept block) or grid (every token of each kept block, for segmentation).")
     var patchTokens: FeatureStoreKey.PatchTokens = .mean
@@ -68,7 +70,8 @@ struct ExtractRun: AsyncParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
+        if let layers, layers < 1 { throw ValidationError("--layers must be at least 1 (got \(layers)).") }
+        if let size, size < 1 { throw ValidationError("--size must be positive (got \(size)).") }
         if chunkSize < 1 || batchSize < 1 { throw ValidationError("--chunk-size and --batch-size must be at least 1.") }
         if let shard, Self.parseShard(shard) == nil { throw ValidationError("--shard must be I/N with 0 ≤ I < N (got \(shard)).") }
     }
@@ -88,9 +91,10 @@ struct ExtractRun: AsyncParsableCommand {
             items = items.enumerated().filter { $0.offset % count == index }.map(\.element)
             storeShard = FeatureShard(index: index, count: count, totalItems: catalog.items.count)
         }
-        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: URL(fileURLWithPath: checkpoint)) }
-        let extraction = FeatureExtraction(catalog: catalog, items: items, model: backbone.model, checkpoint: URL(fileURLWithPath: checkpoint),
-                                           size: size, layers: layers,
+        let (backbone, checkpointURL) = try backboneOptions.load()
+        let extraction = FeatureExtraction(catalog: catalog, items: items, backbone: backbone, checkpoint: checkpointURL,
+                                           preprocessing: backboneOptions.preprocessing,
+                                           size: size ?? backbone.defaultInputSize, layers: layers ?? min(4, backbone.layerCount),
                                            patchTokens: patchTokens, keepSlices: sliceFeatures ?? catalog.holdsVolumes, chunkSize: chunkSize,
                                            batchSize: batchSize, shard: storeShard, out: URL(fileURLWithPath: out))
         let (plan, skippedTotal) = try extraction.run(context: compute.context) { done, total in
@@ -106,13 +110,14 @@ struct ExtractRun: AsyncParsableCommand {
 }
 
 /// One extraction of `items` of a catalog into the feature store at `out` (created, or resumed when it
-/// holds the same key): `model` (read from `checkpoint`) checked against `size` and `layers`, the study's
-/// preprocessing, and every pending chunk written with progress on standard error.
+/// holds the same key): `backbone` (read from `checkpoint`) checked against `size` and `layers`, its
+/// family's preprocessing, and every pending chunk written with progress on standard error.
 struct FeatureExtraction {
     let catalog: DatasetCatalog
     let items: [DatasetItem]
-    let model: VisionTransformer
+    let backbone: Backbone
     let checkpoint: URL
+    var preprocessing: BackboneOptions.Preprocessing = .family
     let size: Int
     let layers: Int
     let patchTokens: FeatureStoreKey.PatchTokens
@@ -125,14 +130,12 @@ struct FeatureExtraction {
     /// Writes the pending chunks; `resuming` gets the chunks already written and their total when a run
     /// continues. Returns the store's plan and the items skipped in this run.
     func run(context: ComputeContext, resuming: (Int, Int) -> Void) throws -> (plan: FeatureStorePlan, skipped: [SkippedItem]) {
-        guard size % model.configuration.patchSize == 0 else {
-            throw CommandFailure("--size \(size) is not a multiple of the patch size \(model.configuration.patchSize)")
+        do { try backbone.checkInputSize(size) } catch { throw CommandFailure("--size \(size): \(error)") }
+        guard layers <= backbone.layerCount else {
+            throw CommandFailure("--layers \(layers) exceeds the \(backbone.layerCount) layer\(backbone.layerCount == 1 ? "" : "s") of features \(backbone.architectureName) gives")
         }
-        guard layers <= model.configuration.depth else {
-            throw CommandFailure("--layers \(layers) exceeds the model's \(model.configuration.depth) blocks")
-        }
-        let pipeline = PreprocessingPipeline.study(size: size, modality: catalog.modality)
-        let features = ItemFeatureExtractor.featureSpecs(model: model.configuration, size: size, layers: layers, patchTokens: patchTokens)
+        let pipeline = preprocessing.pipeline(for: backbone, size: size, modality: catalog.modality)
+        let features = ItemFeatureExtractor.featureSpecs(backbone: backbone, size: size, layers: layers, patchTokens: patchTokens)
         let writer = try CommandFailure.wrap {
             let key = try FeatureStoreKey(checkpoint: checkpoint, preprocessing: pipeline, inputSize: size,
                                           lastBlocks: layers, normed: true, patchTokens: patchTokens)
@@ -146,7 +149,7 @@ struct FeatureExtraction {
         }
         let pending = writer.pendingChunks
         if !writer.completedChunks.isEmpty { resuming(writer.completedChunks.count, writer.completedChunks.count + pending.count) }
-        let extractor = ItemFeatureExtractor(model: model, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
+        let extractor = ItemFeatureExtractor(backbone: backbone, pipeline: pipeline, layers: layers, patchTokens: patchTokens,
                                              keepSlices: keepSlices, batchSize: batchSize, context: context)
         let progress = ProgressReporter(total: pending.reduce(0) { $0 + writer.plan.itemRange(ofChunk: $1).count }, unit: "items")
         let skipped = try CommandFailure.wrap { try extractor.writePendingChunks(of: items, to: writer) { progress.advance(by: $0) } }
@@ -210,7 +213,7 @@ func storeSummary(_ path: String, plan: FeatureStorePlan, items: String) -> Stri
 /// (forward passes over batches that may span items, and per item the mean over its images of the CLS
 /// of the chosen blocks and the patch features, with each image's own features when `keepSlices`).
 struct ItemFeatureExtractor {
-    let model: VisionTransformer
+    let backbone: Backbone
     let pipeline: PreprocessingPipeline
     let layers: Int
     let patchTokens: FeatureStoreKey.PatchTokens
@@ -264,7 +267,7 @@ struct ItemFeatureExtractor {
         for start in stride(from: 0, to: chunk.inputs.count, by: batchSize) {
             let batch = chunk.inputs[start ..< min(start + batchSize, chunk.inputs.count)]
             let tensor = Tensor.concatenate(batch.map { $0.input.tensor.reshaped([1, $0.input.channels, $0.input.height, $0.input.width]) })
-            let outputs = try model.forward(tensor, layers: model.lastBlocks(layers), normedLayers: true, context: context).layers
+            let outputs = try backbone.forward(tensor, lastLayers: layers, context: context).layers
             for (row, entry) in batch.enumerated() {
                 for (name, values) in features(of: outputs, row: row) {
                     let sum = sums[entry.item][name] ?? [Float](repeating: 0, count: values.count)
@@ -282,21 +285,20 @@ struct ItemFeatureExtractor {
         }
     }
 
-    /// The arrays stored per item for a model at square input `size`: `cls` [L, D], and `patch_mean`
-    /// [L, D] or `patch_grid` [L, N, D] as `patchTokens` asks.
-    static func featureSpecs(model: VisionTransformerConfiguration, size: Int, layers: Int,
-                             patchTokens: FeatureStoreKey.PatchTokens) -> [FeatureSpec] {
-        let width = model.width, side = size / model.patchSize
+    /// The arrays stored per item for a backbone at square input `size`: `cls` [L, D], and `patch_mean`
+    /// [L, C] or `patch_grid` [L, N, C] as `patchTokens` asks (C = D but for VGG).
+    static func featureSpecs(backbone: Backbone, size: Int, layers: Int, patchTokens: FeatureStoreKey.PatchTokens) -> [FeatureSpec] {
+        let cls = FeatureSpec(name: "cls", itemShape: [layers, backbone.featureWidth])
+        let width = backbone.patchWidth, side = backbone.gridSide(inputSize: size)
         switch patchTokens {
-        case .none: return [FeatureSpec(name: "cls", itemShape: [layers, width])]
-        case .mean: return [FeatureSpec(name: "cls", itemShape: [layers, width]), FeatureSpec(name: "patch_mean", itemShape: [layers, width])]
-        case .grid:
-            return [FeatureSpec(name: "cls", itemShape: [layers, width]), PatchGridFeature(blocks: layers, tokens: side * side, width: width).spec]
+        case .none: return [cls]
+        case .mean: return [cls, FeatureSpec(name: "patch_mean", itemShape: [layers, width])]
+        case .grid: return [cls, PatchGridFeature(blocks: layers, tokens: side * side, width: width).spec]
         }
     }
 
     /// The features of batch row `row`: `cls` [L, D], and `patch_mean` [L, D] or `patch_grid` [L, N, D].
-    func features(of outputs: [VisionTransformer.Layer], row: Int) -> [String: [Float]] {
+    func features(of outputs: [BackboneOutput.Layer], row: Int) -> [String: [Float]] {
         var result = ["cls": outputs.flatMap { $0.cls.slice(outer: row..<row + 1).scalars }]
         switch patchTokens {
         case .none: break

@@ -138,7 +138,11 @@ struct FineTuneCommand: AsyncParsableCommand {
             let division = try SplitFile.read(splitURL)
             return (try FineTuningData(catalog: catalog, split: division), division)
         }
-        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: checkpointURL).model }
+        let loaded = try CommandFailure.wrap { try LoadedBackbone(contentsOf: checkpointURL) }
+        guard loaded.family == .dinov2 else {
+            throw CommandFailure("\(checkpoint): fine-tuning runs on DINOv2 backbones, as the study's protocol does; this checkpoint is a \(loaded.family) model (its frozen features go through radprobe extract and the probes)")
+        }
+        let backbone = loaded.model
         guard size % backbone.configuration.patchSize == 0 else {
             throw CommandFailure("--size \(size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
         }

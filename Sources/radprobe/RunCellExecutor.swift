@@ -1,3 +1,4 @@
+import Backbones
 import Datasets
 import Evaluation
 import Experiments
@@ -22,7 +23,7 @@ struct CellOutcome {
 final class RunCellExecutor {
     let inputs: RunInputs
     let context: ComputeContext
-    private var loaded: (name: String, backbone: VisionTransformer)?
+    private var loaded: (name: String, backbone: Backbone)?
 
     init(inputs: RunInputs, context: ComputeContext) {
         self.inputs = inputs
@@ -42,13 +43,23 @@ final class RunCellExecutor {
     }
 
     /// The model's backbone (the last one loaded is kept).
-    func backbone(of model: String) throws -> VisionTransformer {
+    func backbone(of model: String) throws -> Backbone {
         if let loaded, loaded.name == model { return loaded.backbone }
         guard let entry = inputs.model(named: model) else { throw CommandFailure("no model \(model) in the experiment") }
         _ = try inputs.checkpointSHA256(of: model)
-        let backbone = try CommandFailure.wrap { try LoadedBackbone(contentsOf: entry.checkpoint).model }
+        let file = try inputs.checkpoint(of: model)
+        let backbone = try CommandFailure.wrap { try Backbone(contentsOf: file, preset: entry.preset.flatMap(BackboneCatalog.preset(named:))) }
         loaded = (model, backbone)
         return backbone
+    }
+
+    /// The model's DINOv2 transformer, for the protocols that run it in the training loop (as the study's do).
+    func dinov2Transformer(of model: String, for protocolName: String) throws -> VisionTransformer {
+        let backbone = try backbone(of: model)
+        guard backbone.family == .dinov2, let transformer = backbone.visionTransformer else {
+            throw CommandFailure("\(protocolName) runs on DINOv2 backbones, as the study's protocol does; model \(model) is a \(backbone.family) (\(backbone.architectureName))")
+        }
+        return transformer
     }
 
     /// The folder of a cell's files: `<output>/<kind>/<model>/<dataset>-<size>/<protocol>-seed<seed>-<hash prefix>`.
@@ -71,9 +82,9 @@ final class RunCellExecutor {
         let url = output.appendingPathComponent("stores/\(model)-\(checkpoint.prefix(12))/\(dataset.entry.key)-\(size)")
         if let finished = try? FeatureStore.open(at: url) { return (finished, false) }
         let backbone = try backbone(of: model)
-        let extraction = FeatureExtraction(catalog: dataset.catalog, items: dataset.catalog.items, model: backbone,
-                                           checkpoint: inputs.model(named: model)!.checkpoint, size: size,
-                                           layers: min(4, backbone.configuration.depth), patchTokens: .mean,
+        let extraction = FeatureExtraction(catalog: dataset.catalog, items: dataset.catalog.items, backbone: backbone,
+                                           checkpoint: try inputs.checkpoint(of: model), size: size,
+                                           layers: min(4, backbone.layerCount), patchTokens: .mean,
                                            keepSlices: dataset.catalog.holdsVolumes, chunkSize: 64, batchSize: 16, shard: nil, out: url)
         FileHandle.standardError.write(Data("extracting features of \(dataset.entry.key) with \(model) at \(size) into \(url.path)\n".utf8))
         _ = try extraction.run(context: context) { done, total in

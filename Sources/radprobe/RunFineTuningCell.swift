@@ -14,7 +14,7 @@ extension RunCellExecutor {
     /// (resumed there after an interruption), the best epoch on validation tested.
     func runFineTuning(_ cell: ExperimentCell, dataset: RunInputs.PreparedDataset) throws -> CellOutcome {
         let seed = UInt64(cell.seed)
-        let backbone = try backbone(of: cell.model)
+        let backbone = try dinov2Transformer(of: cell.model, for: "fine-tuning")
         guard cell.size % backbone.configuration.patchSize == 0 else {
             throw CommandFailure("size \(cell.size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
         }

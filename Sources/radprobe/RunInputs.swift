@@ -1,7 +1,9 @@
+import Backbones
 import Datasets
 import Experiments
 import FileAccess
 import Foundation
+import ModelDownloads
 import MedicalImaging
 import Results
 
@@ -33,18 +35,32 @@ final class RunInputs {
     /// The names an experiment file may use, from RadProbe's registries.
     static let vocabulary = ExperimentVocabulary(datasets: DatasetRegistry.names, splitMethods: DatasetsSplit.Method.allCases.map(\.rawValue),
                                                  uncertainPolicies: UncertainLabelPolicy.allCases.map(\.rawValue),
-                                                 modalities: PreprocessingPipeline.Modality.allCases.map(\.rawValue))
+                                                 modalities: PreprocessingPipeline.Modality.allCases.map(\.rawValue),
+                                                 presets: BackboneCatalog.presets.map(\.name))
 
     func model(named name: String) -> Experiment.Model? { experiment.models.first { $0.name == name } }
+
+    /// The model's checkpoint file: its `checkpoint`, else its preset's file in the download cache.
+    func checkpoint(of name: String) throws -> URL {
+        guard let model = model(named: name) else { throw CommandFailure("no model \(name) in the experiment") }
+        if let checkpoint = model.checkpoint {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                throw CommandFailure("checkpoint \(checkpoint.path) of model \(name) does not exist")
+            }
+            return checkpoint
+        }
+        let preset = BackboneCatalog.preset(named: model.preset!)!
+        let cache = try CommandFailure.wrap { try ModelCache.standard() }
+        guard let file = preset.cachedFile(in: cache) else {
+            throw CommandFailure("model \(name) names preset \(preset.name) without a checkpoint, and the download cache \(cache.directory.path) does not hold it: run radprobe models download \(preset.name)")
+        }
+        return file
+    }
 
     /// SHA-256 of the model's checkpoint.
     func checkpointSHA256(of name: String) throws -> String {
         try cached(&checkpoints, name) {
-            guard let model = model(named: name) else { throw CommandFailure("no model \(name) in the experiment") }
-            guard FileManager.default.fileExists(atPath: model.checkpoint.path) else {
-                throw CommandFailure("checkpoint \(model.checkpoint.path) of model \(name) does not exist")
-            }
-            return try CommandFailure.wrap { try SHA256.hex(contentsOf: model.checkpoint) }
+            try CommandFailure.wrap { try SHA256.hex(contentsOf: try checkpoint(of: name)) }
         }.get()
     }
 
@@ -96,6 +112,7 @@ final class RunInputs {
     private func configuration(of cell: ExperimentCell, checkpointSHA256: String?, splitSHA256: String?) throws -> CanonicalConfiguration {
         var extra: [String: ConfigurationValue] = [:]
         if cell.kind != .segment { extra["bootstrap"] = .int(experiment.bootstrap) }
+        if let preset = model(named: cell.model)?.preset { extra["preset"] = .string(preset) }
         if let entry = experiment.datasets.first(where: { $0.key == cell.dataset }) {
             if entry.label != nil { extra["registry_dataset"] = .string(entry.name) }
             if let uncertain = entry.uncertain { extra["uncertain"] = .string(uncertain) }

@@ -15,7 +15,7 @@ extension RunCellExecutor {
         }
         let decoderName = String(cell.protocolName.dropFirst("segment-".count))
         guard let decoder = SegmentCommand.Decoder(rawValue: decoderName) else { throw CommandFailure("unknown decoder \(decoderName)") }
-        let backbone = cell.usesBackbone ? try backbone(of: cell.model) : nil
+        let backbone = cell.usesBackbone ? try dinov2Transformer(of: cell.model, for: "segmentation") : nil
         if let backbone, cell.size % backbone.configuration.patchSize != 0 {
             throw CommandFailure("size \(cell.size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
         }

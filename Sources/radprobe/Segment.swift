@@ -110,7 +110,13 @@ struct SegmentCommand: AsyncParsableCommand {
         }
         let splitURL = URL(fileURLWithPath: split), checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
         let parts = try CommandFailure.wrap { try Self.parts(of: catalog, split: try SplitFile.read(splitURL), file: split) }
-        let backbone = try checkpointURL.map { url in try CommandFailure.wrap { try LoadedBackbone(contentsOf: url) }.model }
+        let backbone = try checkpointURL.map { url in
+            let loaded = try CommandFailure.wrap { try LoadedBackbone(contentsOf: url) }
+            guard loaded.family == .dinov2 else {
+                throw CommandFailure("\(url.path): segmentation runs on DINOv2 backbones, as the study's protocol does; this checkpoint is a \(loaded.family) model")
+            }
+            return loaded.model
+        }
         if let backbone, size % backbone.configuration.patchSize != 0 {
             throw CommandFailure("--size \(size) is not a multiple of the patch size \(backbone.configuration.patchSize)")
         }

@@ -38,6 +38,15 @@ final class ArchitectureTests: XCTestCase {
         }
     }
 
+    /// torchvision 0.14's parameter counts (`sum(p.numel() for p in model.parameters())`) less the head.
+    func testStudyPresetsHaveTorchvisionsParameterCountsAndA7x7LastStageAt224() throws {
+        for (name, count) in [("resnet152", 60_192_808 - 2_049_000), ("densenet201", 20_013_928 - 1_921_000), ("vgg19", 143_667_240 - 4_097_000)] {
+            let architecture = try ConvolutionalArchitecture(preset: name)
+            XCTAssertEqual(architecture.parameterCount, count, name)
+            XCTAssertEqual(architecture.lastStageSide(inputSide: 224), 7, name)
+        }
+    }
+
     func testStudyPresetsHaveTheirDepthsAndStages() throws {
         XCTAssertEqual(try ConvolutionalArchitecture(preset: "resnet152"), .resnet(block: .bottleneck, blocks: [3, 8, 36, 3]))
         XCTAssertEqual(try ConvolutionalArchitecture(preset: "DenseNet201"), .densenet(layers: [6, 12, 48, 32]))

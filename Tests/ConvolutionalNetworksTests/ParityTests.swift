@@ -31,6 +31,21 @@ final class ParityTests: XCTestCase {
         try ConvolutionalBackbone(contentsOf: Fixtures.url("cnn/\(model).pth"))
     }
 
+    /// The parameter count agrees with the checkpoint's learned tensors (head and batch-norm statistics
+    /// left out), and the last stage's width and side with the stage output.
+    func testParameterCountAndLastStageShapeAgreeWithTheCheckpointAndOutputs() throws {
+        let statistics = ["running_mean", "running_var", "num_batches_tracked"]
+        for (model, head) in [("resnet_bottleneck", "fc."), ("resnet_basic", "fc."), ("densenet", "classifier."), ("vgg_bn", "classifier.6."), ("vgg", "classifier.6.")] {
+            let stateDict = try CheckpointFile.read(contentsOf: Fixtures.url("cnn/\(model).pth"))
+            let learned = stateDict.tensors.filter { key, _ in !key.hasPrefix(head) && !statistics.contains { key.hasSuffix($0) } }
+            let backbone = try ConvolutionalBackbone(stateDict: stateDict)
+            XCTAssertEqual(backbone.parameterCount, learned.values.reduce(0) { $0 + $1.count }, model)
+            let last = try XCTUnwrap(backbone.features(try input(), includeStages: true, context: context).stages.last).map
+            let side = backbone.architecture.lastStageSide(inputSide: try input().shape[2])
+            XCTAssertEqual(Array(last.shape.dropFirst()), [backbone.lastStageChannels, side, side], model)
+        }
+    }
+
     func testResNetWithBottleneckBlocksMatchesTorchvision() throws {
         let model = try backbone("resnet_bottleneck")
         XCTAssertEqual(model.architecture, .resnet(block: .bottleneck, blocks: [2, 1, 1, 1]))

@@ -8,7 +8,8 @@ import XCTest
 final class ExperimentFileTests: XCTestCase {
     static let vocabulary = ExperimentVocabulary(datasets: ["montgomery", "msd-spleen", "manifest"],
                                                  splitMethods: ["official", "systematic", "stratified"],
-                                                 uncertainPolicies: ["zeros", "ones", "ignore"], modalities: ["ct", "mri", "xray", "other"])
+                                                 uncertainPolicies: ["zeros", "ones", "ignore"], modalities: ["ct", "mri", "xray", "other"],
+                                                 presets: ["dinov2-vits14", "mae-vit-l16"])
     static let file = URL(fileURLWithPath: "/studies/a/experiment.yaml")
 
     static let example = """
@@ -39,7 +40,7 @@ final class ExperimentFileTests: XCTestCase {
         let experiment = try parse(Self.example)
         XCTAssertEqual(experiment.output.path, "/studies/a/out")
         XCTAssertEqual(experiment.databaseURL.path, "/studies/a/out/results.sqlite")
-        XCTAssertEqual(experiment.models.map(\.checkpoint.path), ["/studies/ckpt/vits14.pth", "/ckpt/vitb14.pth"])
+        XCTAssertEqual(experiment.models.map(\.checkpoint?.path), ["/studies/ckpt/vits14.pth", "/ckpt/vitb14.pth"])
         XCTAssertEqual(experiment.datasets[0].split, .method(name: "systematic", seed: 0, validation: 0.25, test: 0.25))
         XCTAssertEqual(experiment.datasets[1].split, .file(URL(fileURLWithPath: "/studies/a/splits/m.csv")))
         XCTAssertEqual(experiment.datasets[1].modality, "xray")
@@ -83,6 +84,16 @@ final class ExperimentFileTests: XCTestCase {
                       mentioning: ["'decoders' must be one of linear, unet, scratch", "deeplab"])
         assertRefused(Self.example.replacingOccurrences(of: "{name: dinov2-vits14, checkpoint: ../ckpt/vits14.pth}", with: "dinov2-vits14"), at: (3, 5),
                       mentioning: ["a model must be a mapping"])
+    }
+
+    /// A model may name the preset its checkpoint must fit; an unknown one is refused at its value.
+    func testModelPresetIsReadAndCheckedAgainstTheCatalog() throws {
+        let text = Self.example.replacingOccurrences(of: "checkpoint: /ckpt/vitb14.pth", with: "checkpoint: /ckpt/vitb14.pth\n    preset: mae-vit-l16")
+        XCTAssertEqual(try parse(text).models.map(\.preset), [nil, "mae-vit-l16"])
+        assertRefused(text.replacingOccurrences(of: "preset: mae-vit-l16", with: "preset: mae-vit-b16"), at: (6, 13),
+                      mentioning: ["'preset' must be one of dinov2-vits14, mae-vit-l16", "mae-vit-b16"])
+        assertRefused(Self.example.replacingOccurrences(of: "{name: dinov2-vits14, checkpoint: ../ckpt/vits14.pth}", with: "{name: dinov2-vits14}"),
+                      at: (3, 5), mentioning: ["a model needs a 'checkpoint', a 'preset'"])
     }
 
     func testMissingKeysAndUnknownNamesAreRefused() {

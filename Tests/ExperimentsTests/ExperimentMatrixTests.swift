@@ -51,6 +51,21 @@ final class ExperimentMatrixTests: XCTestCase {
         XCTAssertEqual(cells.map { "\($0.dataset) \($0.protocolName)" }, ["montgomery segment-linear", "manifest knn", "manifest segment-linear"])
     }
 
+    /// A model restricted to some protocols and sizes (a SAM encoder to the probes at 1024) gets only their cells.
+    func testModelsRunOnlyTheProtocolsAndSizesTheyName() throws {
+        let text = """
+            output: out
+            models: [{name: a, checkpoint: a.pth}, {name: sam, preset: mae-vit-l16, protocols: [knn], sizes: [1024]}]
+            datasets: [{name: montgomery, root: m, split: {method: official}}]
+            sizes: [224]
+            protocols: {knn: {k: [10]}, segment: {decoders: [linear], learning_rates: [0.001]}}
+            """
+        let experiment = try Experiment.parse(text, file: URL(fileURLWithPath: "/e/x.yaml"), vocabulary: ExperimentFileTests.vocabulary)
+        XCTAssertNil(experiment.models[1].checkpoint)
+        XCTAssertEqual(ExperimentMatrix.cells(of: experiment).map { "\($0.model) \($0.size) \($0.protocolName)" },
+                       ["a 224 knn", "a 224 segment-linear", "sam 1024 knn"])
+    }
+
     func testConfigurationHoldsTheRequiredKeysAndChangesWithTheFiles() throws {
         let cell = try XCTUnwrap(ExperimentMatrix.cells(of: try experiment("  knn: {k: [10]}")).first)
         let configuration = try cell.configuration(checkpointSHA256: "c1", splitSHA256: "s1", extra: ["bootstrap": .int(1000)])

@@ -47,6 +47,27 @@ final class LinearProbeInputTests: XCTestCase {
         XCTAssertEqual(head.bias.scalars, [Float](repeating: 0, count: 20))
     }
 
+    /// Patch means narrower than the class tokens (VGG: pool5 512 against 4096) make a head input of
+    /// `b·D + C`: the last blocks' class tokens, then the last block's patch mean.
+    func testPatchMeansOfAnotherWidthFollowTheClassTokens() throws {
+        let (items, blocks, width, patchWidth) = (4, 2, 3, 2)
+        let cls = Tensor(shape: [items, blocks, width], values: (0..<items * blocks * width).map(Float.init))
+        let means = Tensor(shape: [items, blocks, patchWidth], values: (0..<items * blocks * patchWidth).map { -Float($0) })
+        let data = try ProbeFeatures(classTokens: cls, patchMeans: means)
+        XCTAssertEqual(data.patchWidth, 2)
+        let matrix = try data.matrix(blocks: 1, usesPatchMean: true)
+        XCTAssertEqual(matrix.shape, [items, width + patchWidth])
+        XCTAssertEqual(Array(matrix.scalars[5..<10]), [9, 10, 11, -6, -7], "item 1: block 1's class token, then block 1's patch mean")
+        XCTAssertEqual(try data.rows([3, 1]).patchMeans?.scalars, [-12, -13, -14, -15, -4, -5, -6, -7])
+        let head = try LinearProbeConfiguration(blocks: 2, usesPatchMean: true, learningRate: 0.1)
+        let heads = try LinearProbeTrainer.train([head], features: data, targets: .multiClass(labels: [0, 1, 0, 1], classes: 2),
+                                                 options: LinearProbeTrainingOptions(epochs: 1, batchSize: 2), context: .serial)
+        XCTAssertEqual(heads[0].weight.shape, [2, blocks * width + patchWidth])
+        assertThrows("same items and blocks") {
+            _ = try ProbeFeatures(classTokens: cls, patchMeans: Tensor(shape: [items, 1, patchWidth], repeating: 0))
+        }
+    }
+
     func testBadInputThrowsClearErrors() throws {
         let data = try features(items: 8)
         let targets = ProbeTargets.multiClass(labels: [0, 1, 0, 1, 0, 1, 0, 1], classes: 2)

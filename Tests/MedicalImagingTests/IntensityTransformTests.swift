@@ -54,11 +54,22 @@ final class IntensityTransformTests: XCTestCase {
         XCTAssertEqual(MinMaxScale().apply(grey([3, 3])).pixels, [0, 0])
     }
 
+    func testChannelNormalizeStatisticsAreRecordedAndParsed() {
+        for statistics in ChannelNormalize.Statistics.allCases {
+            let step = PreprocessingStep.normalize(ChannelNormalize(statistics))
+            XCTAssertEqual(PreprocessingStep(record: step.description), step)
+        }
+        XCTAssertNil(PreprocessingStep(record: "laion"))
+        let clip = ChannelNormalize(.clip).apply(grey([0.25]))
+        XCTAssertEqual(clip.pixels[2], (0.25 - 0.40821073) / 0.27577711, accuracy: 1e-6)
+        XCTAssertEqual(ChannelNormalize(.inception).apply(grey([0.25])).pixels, [-0.5, -0.5, -0.5])
+    }
+
     func testImageNetNormalizeReplicatesGrey() {
-        let normalised = ImageNetNormalize().apply(grey([0.5]))
+        let normalised = ChannelNormalize().apply(grey([0.5]))
         XCTAssertEqual(normalised.channels, 3)
         for c in 0..<3 {
-            XCTAssertEqual(normalised.pixels[c], (0.5 - ImageNetNormalize.mean[c]) / ImageNetNormalize.std[c])
+            XCTAssertEqual(normalised.pixels[c], (0.5 - ChannelNormalize.Statistics.imagenet.mean[c]) / ChannelNormalize.Statistics.imagenet.std[c])
         }
         XCTAssertEqual(GreyToRGB().apply(grey([1, 2])).pixels, [1, 2, 1, 2, 1, 2])
     }

@@ -53,7 +53,7 @@ final class PreprocessingTests: XCTestCase {
         let output = study(8).tensor(constant)
         XCTAssertEqual(output.shape, [1, 3, 8, 8])
         for c in 0..<3 {
-            let expected = (0 - ImageNetNormalize.mean[c]) / ImageNetNormalize.std[c]
+            let expected = (0 - ChannelNormalize.Statistics.imagenet.mean[c]) / ChannelNormalize.Statistics.imagenet.std[c]
             for y in 0..<8 { for x in 0..<8 { XCTAssertEqual(output[0, c, y, x], expected, accuracy: 1e-6) } }
         }
         XCTAssertTrue(output.scalars.allSatisfy { $0.isFinite })
@@ -80,8 +80,8 @@ final class PreprocessingTests: XCTestCase {
         let output = study(12).tensor(grey)
         for y in 0..<12 {
             for x in 0..<12 {
-                let v0 = output[0, 0, y, x] * ImageNetNormalize.std[0] + ImageNetNormalize.mean[0]
-                let v2 = output[0, 2, y, x] * ImageNetNormalize.std[2] + ImageNetNormalize.mean[2]
+                let v0 = output[0, 0, y, x] * ChannelNormalize.Statistics.imagenet.std[0] + ChannelNormalize.Statistics.imagenet.mean[0]
+                let v2 = output[0, 2, y, x] * ChannelNormalize.Statistics.imagenet.std[2] + ChannelNormalize.Statistics.imagenet.mean[2]
                 XCTAssertEqual(v0, v2, accuracy: 1e-6)
             }
         }

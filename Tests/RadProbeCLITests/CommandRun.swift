@@ -69,15 +69,16 @@ enum EmbedInput {
 }
 
 extension XCTestCase {
-    /// Runs `radprobe arguments…` with a fixed 80-column terminal width (stable help text) and collects its output.
-    func radprobe(_ arguments: [String]) throws -> CommandRun {
+    /// Runs `radprobe arguments…` with a fixed 80-column terminal width (stable help text) and `environment`
+    /// added to this process's, and collects its output.
+    func radprobe(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         guard let executable = RadProbeExecutable.url else {
             throw MissingExecutable(searched: Bundle.main.bundleURL.path)
         }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "80", "LINES": "25"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "80", "LINES": "25"].merging(environment) { $1 }) { $1 }
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
@@ -97,8 +98,9 @@ extension XCTestCase {
 
     /// Runs `radprobe` and fails (with its output) unless it exits with 0.
     @discardableResult
-    func radprobeSucceeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandRun {
-        let run = try radprobe(arguments)
+    func radprobeSucceeds(_ arguments: [String], environment: [String: String] = [:], file: StaticString = #filePath,
+                          line: UInt = #line) throws -> CommandRun {
+        let run = try radprobe(arguments, environment: environment)
         XCTAssertEqual(run.exitCode, 0, "radprobe \(arguments.joined(separator: " ")) failed:\n\(run)", file: file, line: line)
         return run
     }

@@ -16,12 +16,14 @@ final class HelpGoldenTests: XCTestCase {
     func testEmbedHelp() throws { try assertHelpMatchesGolden("embed", ["embed"]) }
     func testModelsInspectHelp() throws { try assertHelpMatchesGolden("models-inspect", ["models", "inspect"]) }
     func testModelsConvertHelp() throws { try assertHelpMatchesGolden("models-convert", ["models", "convert"]) }
+    func testModelsListHelp() throws { try assertHelpMatchesGolden("models-list", ["models", "list"]) }
+    func testModelsDownloadHelp() throws { try assertHelpMatchesGolden("models-download", ["models", "download"]) }
     func testBenchHelp() throws { try assertHelpMatchesGolden("bench", ["bench"]) }
     func testBenchDecodeHelp() throws { try assertHelpMatchesGolden("bench-decode", ["bench", "decode"]) }
     func testBenchExtractHelp() throws { try assertHelpMatchesGolden("bench-extract", ["bench", "extract"]) }
     func testBenchProbesHelp() throws { try assertHelpMatchesGolden("bench-probes", ["bench", "probes"]) }
     func testBenchFineTuneHelp() throws { try assertHelpMatchesGolden("bench-finetune", ["bench", "finetune"]) }
-    func testBenchCNNHelp() throws { try assertHelpMatchesGolden("bench-cnn", ["bench", "cnn"]) }
+    func testBenchBackbonesHelp() throws { try assertHelpMatchesGolden("bench-backbones", ["bench", "backbones"]) }
     func testBenchSegmentHelp() throws { try assertHelpMatchesGolden("bench-segment", ["bench", "segment"]) }
     func testFineTuneHelp() throws { try assertHelpMatchesGolden("finetune", ["finetune"]) }
     func testSegmentHelp() throws { try assertHelpMatchesGolden("segment", ["segment"]) }

@@ -173,6 +173,41 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(draws, ["1/0", "1/1", "2/0", "2/1"])
     }
 
+    /// A VGG and a SAM encoder in the matrix: their features (one level, VGG's patch means narrower than its
+    /// pooled vector) go through kNN and the linear probe; fine-tuning cells fail naming the family.
+    func testOtherFamiliesRunTheClassificationProtocols() throws {
+        let folder = try temporaryDirectory()
+        try writeData(in: folder)
+        let text = """
+            output: out
+            bootstrap: 20
+            models:
+              - {name: vgg, checkpoint: \(CLIFixture.path("cnn/vgg.pth"))}
+              - {name: sam, checkpoint: \(CLIFixture.path("sam/sam_tiny.pth"))}
+            datasets:
+              - name: manifest
+                root: manifest/manifest.csv
+                split: {method: stratified, seed: 1, validation: 0.25, test: 0.25}
+            sizes: [112]
+            protocols:
+              knn: {k: [3]}
+              linear: {learning_rates: [0.01], epochs: 2, batch_size: 8}
+              finetune: {modes: [full], backbone_learning_rates: [0.0001], epochs: 1, batch_size: 8}
+            """
+        let experiment = folder.appendingPathComponent("experiment.yaml")
+        try Data(text.utf8).write(to: experiment)
+        let run = try radprobe(["run", experiment.path, "--threads", "2"])
+        XCTAssertEqual(run.exitCode, 1, "\(run)")
+        XCTAssertTrue(run.stdout.contains("6 cells: 4 done, 0 already there, 2 failed"), run.stdout)
+        let database = folder.appendingPathComponent("out/results.sqlite")
+        XCTAssertEqual(try query(database, """
+            SELECT r.model, r.protocol FROM results r JOIN metrics m ON m.result_id = r.id
+            WHERE m.name = 'auroc_macro' AND m.value IS NOT NULL ORDER BY r.model, r.protocol
+            """), ["sam|knn", "sam|linear", "vgg|knn", "vgg|linear"])
+        XCTAssertEqual(try query(database, "SELECT model, error LIKE '%runs on DINOv2 backbones%' FROM results WHERE status = 'failed' ORDER BY model"),
+                       ["sam|1", "vgg|1"])
+    }
+
     func testMissingDatasetRootFailsItsCellsOnly() throws {
         let folder = try temporaryDirectory()
         try writeData(in: folder)
@@ -222,5 +257,7 @@ final class RunCommandTests: XCTestCase {
         let run = try radprobeSucceeds(["run", Fixtures.packageRoot.appendingPathComponent("experiments/study.yaml").path, "--dry-run"])
         XCTAssertTrue(run.stdout.contains("dinov2-vitg14 msd-spleen 448 segment-unet"), run.stdout)
         XCTAssertTrue(run.stdout.contains("dinov2-vits14 nih-chestxray14 224 finetune-lora"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("sam-vit-l chexpert 1024 linear"), run.stdout)
+        XCTAssertFalse(run.stdout.contains("resnet152 montgomery"), "the comparison backbones run the probes only")
     }
 }

@@ -195,27 +195,54 @@ public struct GreyToRGB: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// ImageNet normalisation per channel: `x' = (x − mean[c]) / std[c]` with mean (0.485, 0.456, 0.406) and
-/// std (0.229, 0.224, 0.225) for R, G, B; a grey image is replicated to three channels first.
-public struct ImageNetNormalize: Hashable, Sendable, CustomStringConvertible {
-    /// ImageNet channel means (R, G, B).
-    public static let mean: [Float] = [0.485, 0.456, 0.406]
-    /// ImageNet channel standard deviations (R, G, B).
-    public static let std: [Float] = [0.229, 0.224, 0.225]
+/// Per-channel normalisation with a model family's statistics: `x' = (x − mean[c]) / std[c]` for R, G, B;
+/// a grey image is replicated to three channels first.
+///
+/// - `imagenet`: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225) — DINOv2, torchvision, MAE, MSN, and
+///   SAM (whose 0–255 statistics are the same values × 255);
+/// - `clip`: mean (0.48145466, 0.4578275, 0.40821073), std (0.26862954, 0.26130258, 0.27577711) — OpenAI
+///   CLIP and OpenCLIP;
+/// - `inception`: mean 0.5, std 0.5 per channel — Google's ViT on ImageNet-21k.
+public struct ChannelNormalize: Hashable, Sendable, CustomStringConvertible {
+    /// The named statistics; the raw value is the step's record.
+    public enum Statistics: String, CaseIterable, Hashable, Sendable {
+        case imagenet, clip, inception
 
-    /// The normalisation.
-    public init() {}
+        /// Channel means (R, G, B).
+        public var mean: [Float] {
+            switch self {
+            case .imagenet: [0.485, 0.456, 0.406]
+            case .clip: [0.48145466, 0.4578275, 0.40821073]
+            case .inception: [0.5, 0.5, 0.5]
+            }
+        }
 
-    /// `imagenet`.
-    public var description: String { "imagenet" }
+        /// Channel standard deviations (R, G, B).
+        public var std: [Float] {
+            switch self {
+            case .imagenet: [0.229, 0.224, 0.225]
+            case .clip: [0.26862954, 0.26130258, 0.27577711]
+            case .inception: [0.5, 0.5, 0.5]
+            }
+        }
+    }
+
+    public let statistics: Statistics
+
+    /// The normalisation with `statistics` (ImageNet's unless given).
+    public init(_ statistics: Statistics = .imagenet) { self.statistics = statistics }
+
+    /// The statistics' name: `imagenet`, `clip` or `inception`.
+    public var description: String { statistics.rawValue }
 
     /// The 3-channel normalised image.
     public func apply(_ image: Image2D) -> Image2D {
         let rgb = GreyToRGB().apply(image)
         let plane = rgb.width * rgb.height
         var out = rgb.pixels
+        let (means, deviations) = (statistics.mean, statistics.std)
         for c in 0..<3 {
-            let mean = Self.mean[c], std = Self.std[c]
+            let mean = means[c], std = deviations[c]
             for i in c * plane ..< (c + 1) * plane { out[i] = (out[i] - mean) / std }
         }
         return rgb.replacingPixels(out, bitDepth: 32)

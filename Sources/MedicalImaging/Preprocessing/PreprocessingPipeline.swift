@@ -13,8 +13,8 @@ public enum PreprocessingStep: Hashable, Sendable, RecordedStep {
     case greyToRGB(GreyToRGB)
     /// Resize to the model's input size.
     case resize(Resize)
-    /// ImageNet mean/std normalisation.
-    case imageNetNormalize(ImageNetNormalize)
+    /// Per-channel mean/std normalisation (ImageNet's, CLIP's, …).
+    case normalize(ChannelNormalize)
 
     /// The step's record, e.g. `window[-1024,600]`, `resize[224,square,bilinear-aa]`.
     public var description: String {
@@ -24,7 +24,7 @@ public enum PreprocessingStep: Hashable, Sendable, RecordedStep {
         case let .minMax(step): step.description
         case let .greyToRGB(step): step.description
         case let .resize(step): step.description
-        case let .imageNetNormalize(step): step.description
+        case let .normalize(step): step.description
         }
     }
 
@@ -34,7 +34,8 @@ public enum PreprocessingStep: Hashable, Sendable, RecordedStep {
         switch (name, arguments.count) {
         case ("minmax", 0): self = .minMax(MinMaxScale())
         case ("grey3", 0): self = .greyToRGB(GreyToRGB())
-        case ("imagenet", 0): self = .imageNetNormalize(ImageNetNormalize())
+        case (let name, 0) where ChannelNormalize.Statistics(rawValue: name) != nil:
+            self = .normalize(ChannelNormalize(ChannelNormalize.Statistics(rawValue: name)!))
         case ("window", 2):
             guard let n = recordNumbers(arguments), n[0] <= n[1] else { return nil }
             self = .window(IntensityWindow(lower: Float(n[0]), upper: Float(n[1])))
@@ -74,7 +75,7 @@ public enum PreprocessingStep: Hashable, Sendable, RecordedStep {
         case let .minMax(step): step.apply(image)
         case let .greyToRGB(step): step.apply(image)
         case let .resize(step): step.apply(image)
-        case let .imageNetNormalize(step): step.apply(image)
+        case let .normalize(step): step.apply(image)
         }
     }
 }
@@ -125,30 +126,32 @@ public struct PreprocessingPipeline: Hashable, Sendable, RecordedSteps {
     /// A pipeline of `steps` in order.
     public init(steps: [PreprocessingStep]) { self.steps = steps }
 
-    /// The DINOv2-on-radiology study's pipeline: the modality's clipping, then
-    /// min–max to [0, 1] over all samples and channels, grey replicated to 3 channels, a square resize
-    /// to `size` (antialiased bilinear by default: torch's `interpolate(mode="bilinear",
-    /// align_corners=False, antialias=True)`, as torchvision's tensor `Resize` and PIL's `BILINEAR`),
-    /// ImageNet mean/std: `minmax > grey3 > resize[size,square,…] > imagenet`. `tensor(_:)` of an image
-    /// gives `[1, 3, size, size]`.
-    public static func study(size: Int = 224, modality: Modality,
-                             interpolation: Resize.Interpolation = .bilinearAntialiased) -> PreprocessingPipeline {
+    /// A model's evaluation transform: the modality's clipping, then min–max to [0, 1] over all samples
+    /// and channels, grey replicated to 3 channels, a resize to `size` × `size` (`fit`, `interpolation`),
+    /// and the channel normalisation with `normalization`'s statistics. `tensor(_:)` of an image gives
+    /// `[1, 3, size, size]`.
+    public static func evaluation(size: Int, fit: Resize.Fit = .square, interpolation: Resize.Interpolation = .bilinearAntialiased,
+                                  normalization: ChannelNormalize.Statistics = .imagenet, modality: Modality) -> PreprocessingPipeline {
         PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
             .minMax(MinMaxScale()), .greyToRGB(GreyToRGB()),
-            .resize(Resize(size: size, interpolation: interpolation)), .imageNetNormalize(ImageNetNormalize()),
+            .resize(Resize(size: size, fit: fit, interpolation: interpolation)), .normalize(ChannelNormalize(normalization)),
         ])
+    }
+
+    /// The DINOv2-on-radiology study's pipeline: a square resize to `size` (antialiased bilinear by
+    /// default: torch's `interpolate(mode="bilinear", align_corners=False, antialias=True)`, as
+    /// torchvision's tensor `Resize` and PIL's `BILINEAR`) and ImageNet mean/std:
+    /// `minmax > grey3 > resize[size,square,…] > imagenet` after the modality's clipping.
+    public static func study(size: Int = 224, modality: Modality,
+                             interpolation: Resize.Interpolation = .bilinearAntialiased) -> PreprocessingPipeline {
+        evaluation(size: size, interpolation: interpolation, modality: modality)
     }
 
     /// DINOv2's evaluation transform after the modality's clipping and min–max scaling: shorter side to
     /// `shorterSide` (bicubic, antialiased as torchvision's tensor `Resize(antialias=True)`), centre crop
     /// `size`, ImageNet normalisation.
     public static func dinov2Evaluation(size: Int = 224, shorterSide: Int = 256, modality: Modality) -> PreprocessingPipeline {
-        PreprocessingPipeline(steps: (modality.intensityStep.map { [$0] } ?? []) + [
-            .minMax(MinMaxScale()), .greyToRGB(GreyToRGB()),
-            .resize(Resize(size: size, fit: .shorterSideThenCenterCrop(shorterSide: shorterSide),
-                           interpolation: .bicubicAntialiased)),
-            .imageNetNormalize(ImageNetNormalize()),
-        ])
+        evaluation(size: size, fit: .shorterSideThenCenterCrop(shorterSide: shorterSide), interpolation: .bicubicAntialiased, modality: modality)
     }
 
     /// `image` through every step.
