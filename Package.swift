@@ -1,14 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// RadProbe: DINOv2-family backbones on a CPU, with numeric parity to the reference code.
-/// Dependencies point down the list: CBLAS → TensorCore → TensorKernels → Layers → Models.
+/// RadProbe: DINOv2 and the study's other backbones (supervised ViT, CLIP, OpenCLIP, MAE, MSN, SAM,
+/// torchvision CNNs) on a CPU, with numeric parity to the reference code, and the study's protocols.
+/// Dependencies point down the list: CBLAS → TensorCore → TensorKernels → Layers → Models → Backbones.
 let package = Package(
     name: "RadProbe",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "radprobe", targets: ["radprobe"]),
-        .library(name: "RadProbe", targets: ["Models", "Checkpoints", "MedicalImaging"]),
+        .library(name: "RadProbe", targets: [
+            "Models", "Checkpoints", "MedicalImaging", "Backbones", "SegmentAnything", "ConvolutionalNetworks", "ModelDownloads",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
