@@ -4,6 +4,17 @@ import Foundation
 import MedicalImaging
 import TensorCore
 
+/// An item left out of fine-tuning because its picture cannot be decoded, with the reason.
+public struct UnreadableItem: Sendable, Equatable, Encodable {
+    public let id: String
+    public let error: String
+
+    public init(id: String, error: String) {
+        self.id = id
+        self.error = error
+    }
+}
+
 /// A 2D classification dataset divided by a split file for fine-tuning: the train, validation and test items in
 /// the split's order, what their labels mean, and their targets.
 ///
@@ -44,6 +55,34 @@ public struct FineTuningData: Sendable {
         dataset = catalog.name
         labelSpace = catalog.labelSpace
         modality = catalog.modality
+    }
+
+    private init(_ data: FineTuningData, train: [DatasetItem], validation: [DatasetItem], test: [DatasetItem]) {
+        (dataset, labelSpace, modality) = (data.dataset, data.labelSpace, data.modality)
+        (self.train, self.validation, self.test) = (train, validation, test)
+    }
+
+    /// The same parts without the items whose picture cannot be decoded (each decoded once, in split order), and
+    /// those items with the reason, as feature extraction skips them. Throws when the train or validation part
+    /// is left empty.
+    public func withoutUnreadablePictures() throws -> (data: FineTuningData, unreadable: [UnreadableItem]) {
+        var unreadable: [UnreadableItem] = []
+        func readable(_ items: [DatasetItem]) -> [DatasetItem] {
+            items.filter { item in
+                do {
+                    _ = try TrainingImages.picture(of: item)
+                    return true
+                } catch {
+                    unreadable.append(UnreadableItem(id: item.id, error: String(describing: error)))
+                    return false
+                }
+            }
+        }
+        let screened = FineTuningData(self, train: readable(train), validation: readable(validation), test: readable(test))
+        for (name, part) in [("train", screened.train), ("validation", screened.validation)] where part.isEmpty {
+            throw FineTuningError("no picture of the split's \(name) part can be read (e.g. \(unreadable.first.map { "\($0.id): \($0.error)" } ?? "none"))")
+        }
+        return (screened, unreadable)
     }
 
     /// Multi-class or multi-label.

@@ -134,10 +134,12 @@ struct FineTuneCommand: AsyncParsableCommand {
         let configuration = try fineTuningConfiguration()
         let catalog = try dataset.catalog()
         let splitURL = URL(fileURLWithPath: split), checkpointURL = URL(fileURLWithPath: checkpoint)
-        let (data, division) = try CommandFailure.wrap {
+        let (data, unreadable, division) = try CommandFailure.wrap {
             let division = try SplitFile.read(splitURL)
-            return (try FineTuningData(catalog: catalog, split: division), division)
+            let (data, unreadable) = try FineTuningData(catalog: catalog, split: division).withoutUnreadablePictures()
+            return (data, unreadable, division)
         }
+        for item in unreadable { print("skipped: \(item.id): \(item.error)") }
         let loaded = try CommandFailure.wrap { try LoadedBackbone(contentsOf: checkpointURL) }
         guard loaded.family == .dinov2 else {
             throw CommandFailure("\(checkpoint): fine-tuning runs on DINOv2 backbones, as the study's protocol does; this checkpoint is a \(loaded.family) model (its frozen features go through radprobe extract and the probes)")
@@ -175,7 +177,7 @@ struct FineTuneCommand: AsyncParsableCommand {
             preprocessing: pipeline.description, augmentation: configuration.augmentation ? Augmentation.classification.description : "none",
             configuration: configuration, seeds: ["run": configuration.seed, "bootstrap": bootstrapSeed],
             parameters: .init(outcome.budget),
-            sizes: ["train": data.train.count, "validation": data.validation.count, "test": data.test.count],
+            sizes: ["train": data.train.count, "validation": data.validation.count, "test": data.test.count], skipped: unreadable,
             curves: outcome.record.curves, selectedEpoch: bestEpoch, test: test,
             timings: .init(threads: compute.context.threads, trainingSeconds: outcome.trainingSeconds, testSeconds: outcome.testSeconds,
                            epochsThisRun: outcome.record.epochsCompleted))
@@ -229,6 +231,8 @@ struct FineTuneReport: Encodable {
     let seeds: [String: UInt64]
     let parameters: Parameters
     let sizes: [String: Int]
+    /// Items of the split left out because their picture cannot be read.
+    let skipped: [UnreadableItem]
     let curves: [EpochRecord]
     let selectedEpoch: Int
     let test: ClassificationMetrics?
@@ -247,7 +251,8 @@ struct FineTuneReport: Encodable {
         let selected = curves[selectedEpoch - 1]
         func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "undefined" }
         var lines = [
-            "dataset    \(dataset) (\(sizes["train"]!) train, \(sizes["validation"]!) validation, \(sizes["test"]!) test items)",
+            "dataset    \(dataset) (\(sizes["train"]!) train, \(sizes["validation"]!) validation, \(sizes["test"]!) test items"
+                + (skipped.isEmpty ? ")" : "; \(skipped.count) unreadable left out)"),
             "trained    \(configuration.mode.name): \(parameters.trainable) of \(parameters.total) parameters (\(String(format: "%.2f", 100 * parameters.trainableFraction)) %)",
             "selected   epoch \(selectedEpoch) of \(curves.count): validation macro AUROC \(number(selected.validationAurocMacro)), loss \(number(selected.validationLoss))",
         ]

@@ -38,7 +38,11 @@ extension RunCellExecutor {
             let identity = FineTuningIdentity(dataset: dataset.catalog.name, classNames: dataset.catalog.labelSpace.names,
                                               splitSha256: dataset.splitSHA256, checkpointSha256: try inputs.checkpointSHA256(of: cell.model),
                                               inputSize: cell.size, preprocessing: pipeline.description)
-            return FineTuningRun(data: try FineTuningData(catalog: dataset.catalog, split: dataset.split), pipeline: pipeline,
+            let (data, unreadable) = try FineTuningData(catalog: dataset.catalog, split: dataset.split).withoutUnreadablePictures()
+            for item in unreadable {
+                FileHandle.standardError.write(Data("\(cell.model) \(cell.dataset): skipped \(item.id): \(item.error)\n".utf8))
+            }
+            return FineTuningRun(data: data, pipeline: pipeline,
                                  configuration: configuration, identity: identity, folder: try folder(of: cell, kind: "finetune"))
         }
         let progress = FineTuneProgress(epochs: run.configuration.epochs)

@@ -102,6 +102,22 @@ final class FineTuneCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("finetune.json").path))
     }
 
+    /// A picture that cannot be decoded is left out, as extraction skips it, and named on the output and in
+    /// finetune.json.
+    func testUnreadablePictureIsLeftOutAndRecorded() throws {
+        let dataset = try toyDataset()
+        try Data("not a png".utf8).write(to: dataset.folder.appendingPathComponent("i5.png"))
+        let out = dataset.folder.appendingPathComponent("out")
+        let run = try fineTune(dataset, out: out)
+        XCTAssertEqual(run.exitCode, 0, "\(run)")
+        XCTAssertTrue(run.stdout.contains("skipped: i5.png:") && run.stdout.contains("1 unreadable left out"), run.stdout)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("finetune.json"))) as? [String: Any])
+        let skipped = try XCTUnwrap(report["skipped"] as? [[String: String]])
+        XCTAssertEqual(skipped.map { $0["id"] }, ["i5.png"])
+        XCTAssertTrue(skipped[0]["error"]?.contains("i5.png") == true, "\(skipped)")
+        XCTAssertEqual((report["sizes"] as? [String: Int])?.values.reduce(0, +), 15)
+    }
+
     func testBadInputFailsClearly() throws {
         let dataset = try toyDataset()
         let out = dataset.folder.appendingPathComponent("out")
