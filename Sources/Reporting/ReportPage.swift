@@ -32,8 +32,11 @@ enum ReportPage {
     static func html(_ report: StudyReport) -> String {
         let h = ReportFormat.html
         var lines = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">", "<title>\(title)</title>",
-                     "<style>", style, "</style>", "</head>", "<body data-images=\"pending\">", "<h1>\(title)</h1>", "<p>\(h(report.summary))</p>",
-                     "<nav id=\"contents\">", "<h2>Contents</h2>", "<ol>"]
+                     "<style>", style, "</style>", "</head>", "<body data-images=\"pending\">", "<h1>\(title)</h1>", "<p>\(h(report.summary))</p>"]
+        if !report.notes.isEmpty {
+            lines += ["<section id=\"notes\">", "<h2>Notes</h2>", "<ul>"] + report.notes.map { "<li>\(h($0))</li>" } + ["</ul>", "</section>"]
+        }
+        lines += ["<nav id=\"contents\">", "<h2>Contents</h2>", "<ol>"]
         for (index, table) in report.tables.enumerated() { lines.append("<li><a href=\"#table-\(table.id)\">Table \(index + 1). \(h(table.title))</a></li>") }
         for (index, figure) in report.figures.enumerated() { lines.append("<li><a href=\"#figure-\(figure.id)\">Figure \(index + 1). \(h(figure.title))</a></li>") }
         for (index, image) in report.images.enumerated() { lines.append("<li><a href=\"#image-\(image.id)\">Image \(index + 1). \(h(image.title))</a></li>") }
@@ -76,7 +79,9 @@ enum ReportPage {
     }
 
     static func markdown(_ report: StudyReport) -> String {
-        var lines = ["# \(title)", "", report.summary, "", "## Contents", ""]
+        var lines = ["# \(title)", "", report.summary, ""]
+        if !report.notes.isEmpty { lines += ["## Notes", ""] + report.notes.map { "- \($0)" } + [""] }
+        lines += ["## Contents", ""]
         for (index, table) in report.tables.enumerated() { lines.append("- [Table \(index + 1). \(table.title)](#table-\(index + 1))") }
         for (index, figure) in report.figures.enumerated() { lines.append("- [Figure \(index + 1). \(figure.title)](#figure-\(index + 1))") }
         for (index, image) in report.images.enumerated() { lines.append("- [Image \(index + 1). \(image.title)](#image-\(index + 1))") }

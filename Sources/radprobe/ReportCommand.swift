@@ -30,6 +30,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Input size in pixels for the PCA figure.")
     var pcaSize: Int = 448
 
+    @Option(help: ArgumentHelp("A sentence for the report's notes, under its summary (repeat for several), e.g. where the weights come from.", valueName: "text"))
+    var note: [String] = []
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -52,7 +55,7 @@ struct ReportCommand: AsyncParsableCommand {
                                      png: png))
         }
         let report = try CommandFailure.wrap {
-            try StudyReport(records: records, artifactRoot: databaseURL.deletingLastPathComponent(), extraImages: extra)
+            try StudyReport(records: records, artifactRoot: databaseURL.deletingLastPathComponent(), extraImages: extra, notes: note)
         }
         let written = try CommandFailure.wrap { try report.write(to: URL(fileURLWithPath: out)) }
         for skipped in report.skippedArtifacts { FileHandle.standardError.write(Data("warning: not shown: \(skipped)\n".utf8)) }

