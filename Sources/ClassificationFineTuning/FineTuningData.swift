@@ -4,17 +4,6 @@ import Foundation
 import MedicalImaging
 import TensorCore
 
-/// An item left out of fine-tuning because its picture cannot be decoded, with the reason.
-public struct UnreadableItem: Sendable, Equatable, Encodable {
-    public let id: String
-    public let error: String
-
-    public init(id: String, error: String) {
-        self.id = id
-        self.error = error
-    }
-}
-
 /// A 2D classification dataset divided by a split file for fine-tuning: the train, validation and test items in
 /// the split's order, what their labels mean, and their targets.
 ///
@@ -65,15 +54,15 @@ public struct FineTuningData: Sendable {
     /// The same parts without the items whose picture cannot be decoded (each decoded once, in split order), and
     /// those items with the reason, as feature extraction skips them. Throws when the train or validation part
     /// is left empty.
-    public func withoutUnreadablePictures() throws -> (data: FineTuningData, unreadable: [UnreadableItem]) {
-        var unreadable: [UnreadableItem] = []
+    public func withoutUnreadablePictures() throws -> (data: FineTuningData, unreadable: [SkippedItem]) {
+        var unreadable: [SkippedItem] = []
         func readable(_ items: [DatasetItem]) -> [DatasetItem] {
             items.filter { item in
                 do {
                     _ = try TrainingImages.picture(of: item)
                     return true
                 } catch {
-                    unreadable.append(UnreadableItem(id: item.id, error: String(describing: error)))
+                    unreadable.append(SkippedItem(id: item.id, error: String(describing: error)))
                     return false
                 }
             }

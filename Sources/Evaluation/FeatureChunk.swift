@@ -1,4 +1,5 @@
 import Checkpoints
+import Datasets
 import FileAccess
 import Foundation
 import TensorCore

@@ -2,20 +2,6 @@ import Datasets
 import FileAccess
 import Foundation
 
-/// An item left out of a store because its image could not be read or run, with the error text.
-public struct SkippedItem: Equatable, Sendable, Codable {
-    /// The item id.
-    public let id: String
-    /// What went wrong (an `ImagingError`'s description, say).
-    public let error: String
-
-    /// A skipped item.
-    public init(id: String, error: String) {
-        self.id = id
-        self.error = error
-    }
-}
-
 /// One finished chunk as `manifest.json` lists it: `folder` holds `rows` rows for the items
 /// `firstItem ..< firstItem + itemCount` that were not skipped.
 public struct FeatureStoreChunk: Equatable, Sendable, Codable {

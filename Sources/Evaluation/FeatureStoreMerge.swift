@@ -1,3 +1,4 @@
+import Datasets
 import FileAccess
 import Foundation
 import TensorCore

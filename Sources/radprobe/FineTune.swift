@@ -232,7 +232,7 @@ struct FineTuneReport: Encodable {
     let parameters: Parameters
     let sizes: [String: Int]
     /// Items of the split left out because their picture cannot be read.
-    let skipped: [UnreadableItem]
+    let skipped: [SkippedItem]
     let curves: [EpochRecord]
     let selectedEpoch: Int
     let test: ClassificationMetrics?
