@@ -104,9 +104,7 @@ public struct Backbone: Sendable {
         if let architecture = try? ConvolutionalArchitecture(inferringFrom: shapes, source: stateDict.source) {
             return BackboneFamily(architecture)
         }
-        let samKeys = ["neck.0.weight", "blocks.0.attn.rel_pos_h"]
-        if samKeys.allSatisfy({ shapes[$0] != nil || shapes[LoadedSAMEncoder.encoderPrefix + $0] != nil }) { return .sam }
-        return nil
+        return LoadedSAMEncoder.holdsEncoder(keys: Set(shapes.keys)) ? .sam : nil
     }
 
     /// Refuses a checkpoint whose architecture differs from the preset's (a ViT-B file as `dinov2-vitl14`).
@@ -232,7 +230,6 @@ public struct Backbone: Sendable {
             return BackboneOutput(cls: features.cls, patches: features.patches, registers: features.registers,
                                   layers: layers.map { .init(index: $0.block, cls: $0.cls, patches: $0.patches) })
         case let .sam(model):
-            try checkInputSize(images.shape[2])
             let output = try model.forward(images, context: context)
             return single(cls: output.pooled, patches: output.neckTokens, index: model.configuration.depth, lastLayers: lastLayers)
         case let .convolutional(model):

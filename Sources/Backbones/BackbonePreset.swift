@@ -29,8 +29,8 @@ public struct BackbonePreset: Sendable {
 
     /// The preset's file in `cache`, when `radprobe models download` has put it there (not verified again).
     public func cachedFile(in cache: ModelCache) -> URL? {
-        let file = cache.directory.appendingPathComponent(file.fileName)
-        return FileManager.default.fileExists(atPath: file.path) ? file : nil
+        guard case let .complete(url, _) = cache.entry(named: file.fileName) else { return nil }
+        return url
     }
 
     /// Parameters of the backbone as RadProbe runs it (classification heads, projections and decoders

@@ -57,7 +57,7 @@ public enum DINOv2KeyAdapter {
         if tensors.keys.contains(where: { $0.hasPrefix("teacher.") }) {
             for key in tensors.keys where !key.hasPrefix("teacher.") { dropped.append(key); tensors[key] = nil }
         }
-        tensors = Dictionary(uniqueKeysWithValues: tensors.map { (stripWrappers($0.key), $0.value) })
+        tensors = Dictionary(uniqueKeysWithValues: tensors.map { (KeyRenaming.strippingPrefixes($0.key, wrapperPrefixes), $0.value) })
 
         var layout = officialLayout
         if tensors.keys.contains("embeddings.patch_embeddings.projection.weight") {
@@ -70,12 +70,6 @@ public enum DINOv2KeyAdapter {
             throw CheckpointError(file: stateDict.source, "does not look like a DINOv2 backbone: no patch_embed.proj.weight / cls_token (or Hugging Face embeddings.*) keys among \(stateDict.tensors.count) tensors")
         }
         return Adapted(stateDict: StateDict(tensors, source: stateDict.source, metadata: stateDict.metadata), layout: layout, droppedKeys: dropped.sorted())
-    }
-
-    static func stripWrappers(_ key: String) -> String {
-        var key = key
-        while let prefix = wrapperPrefixes.first(where: { key.hasPrefix($0) }) { key.removeFirst(prefix.count) }
-        return key
     }
 
     static func isBackboneKey(_ key: String) -> Bool {

@@ -20,6 +20,13 @@ public enum KeyRenaming {
         return replacement.replacingOccurrences(of: "{i}", with: String(digits)) + rest.dropFirst(digits.count + tail.count)
     }
 
+    /// `key` without any of `prefixes` in front, removed as often as they appear (`module.backbone.x` → `x`).
+    static func strippingPrefixes(_ key: String, _ prefixes: [String]) -> String {
+        var key = key
+        while let prefix = prefixes.first(where: { key.hasPrefix($0) }) { key.removeFirst(prefix.count) }
+        return key
+    }
+
     /// The first of `renames` that matches `key`, applied.
     static func firstRename(of key: String, in renames: [(String, String)]) -> String? {
         renames.lazy.compactMap { rename(key, from: $0.0, to: $0.1) }.first

@@ -40,12 +40,6 @@ public enum ViTKeyAdapter {
         }
     }
 
-    static func stripWrappers(_ key: String, _ prefixes: [String]) -> String {
-        var key = key
-        while let prefix = prefixes.first(where: { key.hasPrefix($0) }) { key.removeFirst(prefix.count) }
-        return key
-    }
-
     /// The declared renaming of one layout (see the type's documentation for the order of the steps).
     struct Rules: Sendable {
         /// Keys outside this prefix are another tower's, when any key has it.
@@ -71,7 +65,7 @@ public enum ViTKeyAdapter {
             var renamed: [String: Tensor] = [:]
             var projections: [String: [String: Tensor]] = [:]
             for (original, tensor) in tensors {
-                let key = stripWrappers(String(original.dropFirst(tower.count)), wrappers)
+                let key = KeyRenaming.strippingPrefixes(String(original.dropFirst(tower.count)), wrappers)
                 if droppedKeys.contains(key) {
                     dropped.append(original)
                 } else if let official = KeyRenaming.firstRename(of: key, in: renames) {

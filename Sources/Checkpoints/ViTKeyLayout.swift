@@ -42,7 +42,7 @@ public enum ViTKeyLayout: String, CaseIterable, Sendable, CustomStringConvertibl
     /// The layout of a checkpoint with `keys`, or nil when it has none of the layouts' signatures.
     /// Wrapper prefixes (`module.`, `teacher.`, `backbone.`, `dinov2.`, `vit.`) are ignored.
     public static func detect(_ keys: some Collection<String>) -> ViTKeyLayout? {
-        let stripped = Set(keys.map { ViTKeyAdapter.stripWrappers($0, ViTKeyAdapter.detectionWrappers) })
+        let stripped = Set(keys.map { KeyRenaming.strippingPrefixes($0, ViTKeyAdapter.detectionWrappers) })
         if stripped.contains("visual.conv1.weight") || (stripped.contains("conv1.weight") && stripped.contains("class_embedding")) {
             return .openCLIP
         }

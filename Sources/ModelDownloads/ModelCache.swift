@@ -43,8 +43,15 @@ public struct ModelCache: Sendable, Hashable {
 
     /// What the cache holds for `source`, without reading the file (no digest check).
     public func entry(for source: DownloadSource) -> CacheEntry {
-        if let size = Self.regularFileSize(at: fileURL(for: source)) { return .complete(fileURL(for: source), bytes: size) }
-        if let size = Self.regularFileSize(at: partialURL(for: source)) { return .partial(bytes: size) }
+        entry(named: source.fileName)
+    }
+
+    /// What the cache holds under `fileName` (a file whose download has no digest to check yet, say),
+    /// without reading the file.
+    public func entry(named fileName: String) -> CacheEntry {
+        let file = directory.appendingPathComponent(fileName)
+        if let size = Self.regularFileSize(at: file) { return .complete(file, bytes: size) }
+        if let size = Self.regularFileSize(at: directory.appendingPathComponent(fileName + ".partial")) { return .partial(bytes: size) }
         return .absent
     }
 

@@ -17,6 +17,16 @@ public struct LoadedSAMEncoder: Sendable {
     /// The prefix of the image encoder's keys in a whole-SAM state dict.
     public static let encoderPrefix = "image_encoder."
 
+    /// Keys every SAM image encoder has (without the prefix).
+    static let requiredKeys = ["patch_embed.proj.weight", "pos_embed", "blocks.0.attn.rel_pos_h", "neck.0.weight"]
+
+    /// Whether `keys` look like a SAM image encoder's, with or without the prefix: they hold the keys only it
+    /// has, the neck and the relative position tables (a checkpoint that then misses others is reported by
+    /// the loader, key by key).
+    public static func holdsEncoder(keys: Set<String>) -> Bool {
+        ["neck.0.weight", "blocks.0.attn.rel_pos_h"].allSatisfy { keys.contains($0) || keys.contains(encoderPrefix + $0) }
+    }
+
     /// Reads `url` (any format `CheckpointFile` reads) and loads the encoder from it.
     public init(contentsOf url: URL) throws {
         let format = try CheckpointFile.format(of: url)
@@ -42,11 +52,10 @@ public struct LoadedSAMEncoder: Sendable {
             let dropped = stateDict.tensors.keys.filter { !$0.hasPrefix(encoderPrefix) }.sorted()
             return (StateDict(tensors, source: stateDict.source, metadata: stateDict.metadata), dropped)
         }
-        let required = ["patch_embed.proj.weight", "pos_embed", "blocks.0.attn.rel_pos_h", "neck.0.weight"]
-        guard required.allSatisfy({ stateDict.tensors[$0] != nil }) else {
+        guard requiredKeys.allSatisfy({ stateDict.tensors[$0] != nil }) else {
             let sample = stateDict.sortedKeys.prefix(4).joined(separator: ", ")
             throw SAMError("\(stateDict.source) is not a Segment Anything checkpoint: expected the image encoder's keys "
-                + required.map { encoderPrefix + $0 }.joined(separator: ", ")
+                + requiredKeys.map { encoderPrefix + $0 }.joined(separator: ", ")
                 + " (a sam_vit_*.pth state dict), or the same keys without the prefix; found "
                 + (sample.isEmpty ? "no tensors" : "keys such as \(sample)"))
         }
